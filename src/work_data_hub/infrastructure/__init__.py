@@ -1,0 +1,1 @@
+"""Infrastructure: building blocks that know no business domain."""

@@ -1,0 +1,87 @@
+"""The failure log on disk: UTF-8 CSV, one plain header, every text field quoted.
+
+The header is written unquoted exactly as :data:`HEADER_LINE`. Data rows are
+written by pyarrow's CSV writer with ``quoting_style="needed"``, which quotes
+every string value: a lone ``\\r``, newlines, quotes, commas, tabs and U+2028
+therefore read back unchanged with ``pd.read_csv`` and ``csv.DictReader``.
+Lines end in ``\\n``. ``row_index`` is an unquoted integer, empty when unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.infrastructure.validation.schema import FIELDNAMES
+
+__all__ = ["HEADER_BYTES", "check_header", "first_line", "to_arrow_table", "write_table"]
+
+HEADER_BYTES: Final = (",".join(FIELDNAMES) + "\n").encode()
+#: Rows handed to the CSV writer at a time: bounds the text held in memory.
+WRITE_BATCH_ROWS: Final = 50_000
+_MAX_HEADER_BYTES: Final = 4096
+
+_WRITE_OPTIONS: Final = pa_csv.WriteOptions(
+    include_header=False, quoting_style="needed", batch_size=WRITE_BATCH_ROWS
+)
+_TEXT: Final = pa.large_string()
+
+
+def first_line(data: bytes) -> bytes:
+    """Return the first line of ``data`` (without its line break)."""
+    return data.split(b"\n", 1)[0].rstrip(b"\r")
+
+
+def check_header(head: bytes, path: Path) -> None:
+    """Raise unless ``head`` (a file's first bytes) starts with the seven names.
+
+    >>> check_header(HEADER_BYTES, Path("x.csv"))
+    >>> check_header(b"a,b\\n", Path("x.csv"))
+    Traceback (most recent call last):
+    ...
+    work_data_hub.errors.FailureLogFormatError: x.csv is not a failure log: its header is ['a', 'b'], expected session_id,timestamp,domain,source_file,row_index,error_type,raw_data
+    """
+    if not head:
+        raise FailureLogFormatError(f"{path} is not a failure log: it is empty (no header)")
+    line = first_line(head[:_MAX_HEADER_BYTES])
+    try:
+        names = next(csv.reader(io.StringIO(line.decode("utf-8"))), [])
+    except UnicodeDecodeError:
+        names = [line[:80].decode("utf-8", "replace")]
+    if tuple(names) != FIELDNAMES:
+        raise FailureLogFormatError(
+            f"{path} is not a failure log: its header is {names}, "
+            f"expected {','.join(FIELDNAMES)}"
+        )
+
+
+def to_arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """Return a validated seven-column frame as the text table that is written."""
+    utc = frame["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = utc.to_numpy().astype("datetime64[us]")
+    timestamp_text = np.char.add(np.datetime_as_string(stamps, unit="us"), "+00:00")
+    columns = {
+        "session_id": pa.array(frame["session_id"], type=_TEXT),
+        "timestamp": pa.array(timestamp_text, type=_TEXT),
+        "domain": pa.array(frame["domain"], type=_TEXT),
+        "source_file": pa.array(frame["source_file"], type=_TEXT),
+        "row_index": pa.array(frame["row_index"], type=pa.int64(), from_pandas=True),
+        "error_type": pa.array(frame["error_type"].astype(str), type=_TEXT),
+        "raw_data": pa.array(frame["raw_data"], type=_TEXT),
+    }
+    return pa.table(columns)
+
+
+def write_table(table: pa.Table, sink: pa.NativeFile | io.RawIOBase | io.BufferedIOBase) -> None:
+    """Write ``table``'s rows (no header) to ``sink`` in bounded batches."""
+    with pa_csv.CSVWriter(sink, table.schema, write_options=_WRITE_OPTIONS) as writer:
+        for batch in table.to_batches(max_chunksize=WRITE_BATCH_ROWS):
+            writer.write_batch(batch)

@@ -1,0 +1,221 @@
+"""``FailureExporter``: append failed rows to the session's one failure log.
+
+Appends are atomic with respect to each other: the header check, the header
+write and the row write happen under one inter-process lock, so concurrent
+exports to one session give one header and each export's rows contiguous.
+An export either lands whole or not at all: if writing fails part-way (full
+disk, file-size limit, an interrupt) the file is cut back to its size before
+the export and the error is raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pandera.errors as pa_errors
+
+from work_data_hub.errors import (
+    FailedFrameError,
+    FailureLogFormatError,
+    FailureLogWriteError,
+    UnsafeLogPathError,
+)
+from work_data_hub.infrastructure.validation.csv_format import (
+    HEADER_BYTES,
+    check_header,
+    to_arrow_table,
+    write_table,
+)
+from work_data_hub.infrastructure.validation.error_types import ErrorType
+from work_data_hub.infrastructure.validation.failed_record import FailedRecord
+from work_data_hub.infrastructure.validation.file_lock import locked
+from work_data_hub.infrastructure.validation.schema import FAILURE_LOG_SCHEMA, FIELDNAMES
+from work_data_hub.infrastructure.validation.session import validate_session_id
+
+__all__ = ["FailureExporter", "export_failed_records"]
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FailureExporter:
+    """Appends failed records of one session to ``wdh_etl_failures_{session_id}.csv``.
+
+    >>> import tempfile
+    >>> exporter = FailureExporter("etl_20240101_120000_abcdef", Path(tempfile.mkdtemp()))
+    >>> record = FailedRecord.from_validation_error(
+    ...     exporter.session_id, "annuity_income", "2024-01.csv", 3,
+    ...     ErrorType.ENRICHMENT_FAILED, {"客户名称": "某公司"},
+    ... )
+    >>> exporter.export([record]).name
+    'wdh_etl_failures_etl_20240101_120000_abcdef.csv'
+    """
+
+    FIELDNAMES: ClassVar[list[str]] = list(FIELDNAMES)
+
+    def __init__(self, session_id: str, output_dir: Path = Path("logs")) -> None:
+        self.session_id = validate_session_id(session_id)
+        self.output_dir = Path(output_dir)
+        self.output_file = self.output_dir / f"wdh_etl_failures_{self.session_id}.csv"
+
+    def __repr__(self) -> str:
+        return f"FailureExporter({self.session_id!r}, output_dir={self.output_dir!r})"
+
+    def _ensure_directory(self) -> None:
+        """Create the output folder and its parents if missing."""
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise FailureLogWriteError(
+                error.errno, f"cannot create failure-log folder {self.output_dir}: {error.strerror}"
+            ) from error
+
+    def export(self, records: Sequence[FailedRecord] | pd.DataFrame) -> Path:
+        """Append ``records`` (FailedRecords or a seven-column frame); return the log path.
+
+        Zero records write nothing and create no file.
+
+        Raises:
+            FailedFrameError: a row belongs to another session, has an unknown
+                ``error_type`` or is otherwise malformed; nothing is written.
+            FailureLogFormatError: the existing file's header is not the seven
+                columns; the file is left unchanged.
+            UnsafeLogPathError: the log file is a symbolic link.
+            FailureLogWriteError: the write failed; the file is as it was.
+        """
+        frame = self._validated(records)
+        if frame.empty:
+            return self.output_file
+        table = to_arrow_table(frame)
+        self._ensure_directory()
+        with locked(self.output_file):
+            self._append(table)
+        return self.output_file
+
+    # -- validation ------------------------------------------------------
+
+    def _validated(self, records: Sequence[FailedRecord] | pd.DataFrame) -> pd.DataFrame:
+        if isinstance(records, pd.DataFrame):
+            frame = records
+        else:
+            not_records = [type(r).__name__ for r in records if not isinstance(r, FailedRecord)]
+            if not_records:
+                raise TypeError(
+                    f"export takes FailedRecords or a DataFrame, got a {not_records[0]} "
+                    "in the sequence"
+                )
+            frame = pd.DataFrame([r.to_dict() for r in records], columns=self.FIELDNAMES)
+        if list(frame.columns) != self.FIELDNAMES:
+            raise FailedFrameError(
+                f"a failure frame needs exactly the columns {self.FIELDNAMES} in that order, "
+                f"got {list(frame.columns)}"
+            )
+        if frame.empty:
+            return frame
+        foreign = frame["session_id"] != self.session_id
+        if foreign.any():
+            raise FailedFrameError(
+                f"{int(foreign.sum())} row(s) belong to session "
+                f"{frame.loc[foreign, 'session_id'].iloc[0]!r}, not to this exporter's "
+                f"{self.session_id!r}: nothing was written"
+            )
+        error_types = frame["error_type"].astype(str)
+        unknown = ~error_types.isin([e.value for e in ErrorType])
+        if unknown.any():
+            raise FailedFrameError(
+                f"error_type {error_types[unknown].iloc[0]!r} is not one of "
+                f"{[e.value for e in ErrorType]}: nothing was written"
+            )
+        try:
+            return FAILURE_LOG_SCHEMA.validate(frame, lazy=True)
+        except pa_errors.SchemaErrors as error:
+            cases = error.failure_cases.head(5)
+            details = "; ".join(
+                f"{row.column}: {row.check} failed for {row.failure_case!r}"
+                for row in cases.itertuples()
+            )
+            raise FailedFrameError(
+                f"{len(error.failure_cases)} problem(s) in the failure frame, nothing was "
+                f"written: {details}"
+            ) from error
+
+    # -- writing ---------------------------------------------------------
+
+    def _append(self, table: object) -> None:
+        path = self.output_file
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise UnsafeLogPathError(
+                    f"refusing to write the failure log through the symbolic link {path}"
+                )
+        except FileNotFoundError:
+            pass
+        try:
+            fd = os.open(path, _OPEN_FLAGS, 0o644)
+        except OSError as error:
+            if error.errno == getattr(os, "ELOOP", None):
+                raise UnsafeLogPathError(
+                    f"refusing to write the failure log through the symbolic link {path}"
+                ) from error
+            raise FailureLogWriteError(
+                error.errno, f"cannot open failure log {path} for writing: {error.strerror}"
+            ) from error
+        try:
+            size_before = os.fstat(fd).st_size
+            if size_before:
+                check_header(os.pread(fd, 4096, 0), path)
+                if os.pread(fd, 1, size_before - 1) != b"\n":
+                    raise FailureLogFormatError(
+                        f"{path} ends in the middle of a line (an interrupted write?); "
+                        "refusing to append after it"
+                    )
+            self._write_all_or_nothing(fd, size_before, table)
+        finally:
+            os.close(fd)
+
+    def _write_all_or_nothing(self, fd: int, size_before: int, table: object) -> None:
+        # Buffered: it retries short writes and raises on a real error. It does
+        # not own fd, so the file stays open for the truncate below.
+        sink = os.fdopen(fd, "ab", closefd=False)
+        try:
+            if not size_before:
+                sink.write(HEADER_BYTES)
+            write_table(table, sink)  # type: ignore[arg-type]
+            sink.flush()
+            os.fsync(fd)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                sink.close()  # may flush what is buffered: truncated next
+            os.ftruncate(fd, size_before)
+            if not size_before:
+                self.output_file.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise FailureLogWriteError(
+                    error.errno,
+                    f"writing failure log {self.output_file} failed "
+                    f"({error.strerror or error}); the file is left as it was before "
+                    "this export",
+                ) from error
+            raise
+        sink.close()
+
+
+def export_failed_records(
+    records: Sequence[FailedRecord] | pd.DataFrame,
+    session_id: str,
+    output_dir: str | Path = "logs",
+) -> str:
+    """Export ``records`` to the session's failure log; return its absolute path.
+
+    >>> import tempfile
+    >>> export_failed_records([], "etl_20240101_120000_abcdef", tempfile.mkdtemp()).endswith(
+    ...     "wdh_etl_failures_etl_20240101_120000_abcdef.csv")
+    True
+    """
+    path = FailureExporter(session_id, Path(output_dir)).export(records)
+    return str(path.resolve())

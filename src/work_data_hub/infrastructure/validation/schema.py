@@ -1,0 +1,85 @@
+"""The seven-column failure-log schema, declared once.
+
+Writer, reader, adapters and tests all derive from these constants: the column
+order (:data:`FIELDNAMES`), the in-memory dtypes (:data:`FAILURE_LOG_DTYPES`)
+and the pandera schema that checks a frame before it is written
+(:data:`FAILURE_LOG_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+import pandera.pandas as pa
+
+from work_data_hub.infrastructure.validation.error_types import ErrorType
+from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
+
+__all__ = [
+    "ERROR_TYPE_DTYPE",
+    "FAILURE_LOG_DTYPES",
+    "FAILURE_LOG_SCHEMA",
+    "FIELDNAMES",
+    "HEADER_LINE",
+    "TIMESTAMP_DTYPE",
+    "empty_failed_frame",
+]
+
+FIELDNAMES: Final[tuple[str, ...]] = (
+    "session_id",
+    "timestamp",
+    "domain",
+    "source_file",
+    "row_index",
+    "error_type",
+    "raw_data",
+)
+
+#: The header line exactly as the exporter writes it.
+HEADER_LINE: Final[str] = ",".join(FIELDNAMES) + "\n"
+
+ERROR_TYPE_DTYPE: Final = pd.CategoricalDtype([e.value for e in ErrorType])
+TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="us", tz="UTC")
+
+#: Dtypes of a failure-log frame, as built by ``to_failed_frame`` and returned
+#: by ``read_failures``.
+FAILURE_LOG_DTYPES: Final[dict[str, object]] = {
+    "session_id": "str",
+    "timestamp": TIMESTAMP_DTYPE,
+    "domain": "str",
+    "source_file": "str",
+    "row_index": "Int64",
+    "error_type": ERROR_TYPE_DTYPE,
+    "raw_data": "str",
+}
+
+FAILURE_LOG_SCHEMA: Final = pa.DataFrameSchema(
+    {
+        "session_id": pa.Column(
+            "str", pa.Check.str_matches(SESSION_ID_PATTERN.pattern + "$"), coerce=True
+        ),
+        "timestamp": pa.Column(TIMESTAMP_DTYPE, coerce=True),
+        "domain": pa.Column("str", pa.Check.str_length(min_value=1), coerce=True),
+        "source_file": pa.Column("str", coerce=True),
+        "row_index": pa.Column("Int64", pa.Check.ge(0), nullable=True, coerce=True),
+        "error_type": pa.Column(ERROR_TYPE_DTYPE, coerce=True),
+        "raw_data": pa.Column(
+            "str",
+            [pa.Check.str_startswith("{"), pa.Check.str_endswith("}")],
+            coerce=True,
+        ),
+    },
+    strict=True,
+    ordered=True,
+    name="failure_log",
+)
+
+
+def empty_failed_frame() -> pd.DataFrame:
+    """Return a failure-log frame with no rows and the canonical dtypes.
+
+    >>> list(empty_failed_frame().columns) == list(FIELDNAMES)
+    True
+    """
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in FAILURE_LOG_DTYPES.items()})  # type: ignore[call-overload]
