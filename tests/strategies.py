@@ -15,8 +15,29 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-SPECIAL_TEXT = ["", " ", "\r", "\n", "\r\n", '"', '""', ",", "\t", "\u2028", "\u2029",
-                "中文", "小计", "合计", "0012", "NaN", "null", "None", "\\", "\\u0000", "=1+1"]
+SPECIAL_TEXT = [
+    "",
+    " ",
+    "\r",
+    "\n",
+    "\r\n",
+    '"',
+    '""',
+    ",",
+    "\t",
+    "\u2028",
+    "\u2029",
+    "中文",
+    "小计",
+    "合计",
+    "0012",
+    "NaN",
+    "null",
+    "None",
+    "\\",
+    "\\u0000",
+    "=1+1",
+]
 
 nasty_text = st.one_of(
     st.sampled_from(SPECIAL_TEXT),
@@ -24,12 +45,27 @@ nasty_text = st.one_of(
         alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
         max_size=30,
     ),
-    st.lists(st.sampled_from(SPECIAL_TEXT + ["a", "中", "1"]), max_size=8).map("".join),
+    st.lists(st.sampled_from([*SPECIAL_TEXT, "a", "中", "1"]), max_size=8).map("".join),
 )
 
 column_names = st.one_of(
-    st.sampled_from(["月度", "计划代码", "客户名称", "期初资产规模", "期末资产规模", "投资收益",
-                     "当期收益率", "业务类型", "a", "b,c", 'q"uote', "line\nbreak", ""]),
+    st.sampled_from(
+        [
+            "月度",
+            "计划代码",
+            "客户名称",
+            "期初资产规模",
+            "期末资产规模",
+            "投资收益",
+            "当期收益率",
+            "业务类型",
+            "a",
+            "b,c",
+            'q"uote',
+            "line\nbreak",
+            "",
+        ]
+    ),
     nasty_text,
 )
 
@@ -45,8 +81,20 @@ datetimes = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetim
 @st.composite
 def typed_column(draw: st.DrawFn, size: int) -> pd.Series:
     """One column of ``size`` rows in one of the dtypes a reader produces."""
-    kind = draw(st.sampled_from(["float", "int", "nullable_int", "str", "datetime",
-                                 "aware_datetime", "bool", "object_str"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "float",
+                "int",
+                "nullable_int",
+                "str",
+                "datetime",
+                "aware_datetime",
+                "bool",
+                "object_str",
+            ]
+        )
+    )
     missing = st.none()
     if kind == "float":
         return pd.Series(draw(st.lists(floats, min_size=size, max_size=size)), dtype="float64")

@@ -28,15 +28,16 @@ def test_ids_never_repeat_within_a_process():
 def test_ids_are_random_across_processes():
     code = "from work_data_hub.infrastructure.validation import generate_session_id as g;print(g())"
     suffixes = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        .stdout.strip()[-6:]
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()[-6:]
         for _ in range(3)
     }
     assert len(suffixes) == 3
 
 
 def test_empty_session_id_message():
-    with pytest.raises(ValueError, match="^session_id cannot be empty$"):
+    with pytest.raises(ValueError, match=r"^session_id cannot be empty$"):
         validate_session_id("")
 
 

@@ -47,7 +47,7 @@ def check_header(head: bytes, path: Path) -> None:
     >>> check_header(b"a,b\\n", Path("x.csv"))
     Traceback (most recent call last):
     ...
-    work_data_hub.errors.FailureLogFormatError: x.csv is not a failure log: its header is ['a', 'b'], expected session_id,timestamp,domain,source_file,row_index,error_type,raw_data
+    work_data_hub.errors.FailureLogFormatError: x.csv is not a failure log: ...
     """
     if not head:
         raise FailureLogFormatError(f"{path} is not a failure log: it is empty (no header)")
@@ -58,8 +58,7 @@ def check_header(head: bytes, path: Path) -> None:
         names = [line[:80].decode("utf-8", "replace")]
     if tuple(names) != FIELDNAMES:
         raise FailureLogFormatError(
-            f"{path} is not a failure log: its header is {names}, "
-            f"expected {','.join(FIELDNAMES)}"
+            f"{path} is not a failure log: its header is {names}, expected {','.join(FIELDNAMES)}"
         )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ErrorType"]
 
 
-class ErrorType(str, Enum):
+class ErrorType(StrEnum):
     """Where in a run a row was rejected; each value equals its name.
 
     >>> ErrorType("DROPPED_IN_PIPELINE") is ErrorType.DROPPED_IN_PIPELINE

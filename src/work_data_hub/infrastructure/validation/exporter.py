@@ -40,7 +40,7 @@ from work_data_hub.infrastructure.validation.session import validate_session_id
 
 __all__ = ["FailureExporter", "export_failed_records"]
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FailureExporter:
@@ -185,7 +185,7 @@ class FailureExporter:
         try:
             if not size_before:
                 sink.write(HEADER_BYTES)
-            write_table(table, sink)  # type: ignore[arg-type]
+            write_table(table, sink)
             sink.flush()
             os.fsync(fd)
         except BaseException as error:

@@ -51,8 +51,7 @@ def _check_source_index(frame: pd.DataFrame, what: str) -> None:
     if not index.is_unique:
         duplicated = index[index.duplicated()].unique().tolist()[:5]
         raise FailedFrameError(
-            f"{what} has duplicated index labels {duplicated}: each source row needs one "
-            "row number"
+            f"{what} has duplicated index labels {duplicated}: each source row needs one row number"
         )
     if index.min() < 0:
         raise FailedFrameError(f"{what} has negative row numbers (min {index.min()})")

@@ -107,12 +107,17 @@ def pydantic_failing_labels(
     """
     if isinstance(failures, Mapping):
         labels = pd.Index(list(failures.keys()))
-        bad = [type(e).__name__ for e in failures.values() if not isinstance(e, pydantic.ValidationError)]
+        bad = [
+            type(e).__name__
+            for e in failures.values()
+            if not isinstance(e, pydantic.ValidationError)
+        ]
         if bad:
             raise FailedFrameError(
                 f"a mapping of failures must hold pydantic ValidationErrors, got {bad[0]}"
             )
-        return labels.unique().sort_values()
+        unique: pd.Index = pd.Index(labels.unique())
+        return unique.sort_values()
     positions: set[int] = set()
     for detail in failures.errors():
         loc = detail.get("loc", ())

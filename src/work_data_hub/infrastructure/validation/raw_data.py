@@ -117,7 +117,7 @@ def _format_offset(seconds: int) -> str:
 def _encode_datetime(value: dt.datetime) -> str:
     nanos = value.nanosecond if isinstance(value, pd.Timestamp) else 0
     naive = value.replace(tzinfo=None)
-    text = naive.isoformat(timespec="nanoseconds" if nanos else "microseconds")  # type: ignore[call-arg]
+    text = naive.isoformat(timespec="nanoseconds" if nanos else "microseconds")
     offset = value.utcoffset()
     if offset is not None:
         text += _format_offset(int(offset.total_seconds()))
@@ -207,7 +207,8 @@ def encode_row(row: Mapping[Hashable, Any] | pd.Series) -> str:
     >>> encode_row({"计划代码": "P0012", "期末资产规模": 1.5, "月度": None})
     '{"计划代码":"P0012","期末资产规模":1.5,"月度":null}'
     """
-    return _encode_object(json_keys(row.keys()), row.values())
+    pairs = list(row.items())
+    return _encode_object(json_keys(name for name, _ in pairs), (value for _, value in pairs))
 
 
 # ---------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def _float_fragments(series: pd.Series) -> pa.Array:
 
 def _int_fragments(series: pd.Series) -> pa.Array:
     null_mask = series.isna().to_numpy()
-    numpy_dtype = getattr(series.dtype, "numpy_dtype", series.dtype)
+    numpy_dtype: Any = getattr(series.dtype, "numpy_dtype", series.dtype)
     values = series.to_numpy(dtype=numpy_dtype, na_value=0)
     return _with_nulls(_text(values.astype(str)), null_mask)
 
@@ -273,9 +274,8 @@ def _datetime_fragments(series: pd.Series) -> pa.Array:
     if tz is not None:
         utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
         offset_s = (
-            (values.astype("datetime64[us]").view("i8") - utc.astype("datetime64[us]").view("i8"))
-            // 1_000_000
-        )
+            values.astype("datetime64[us]").view("i8") - utc.astype("datetime64[us]").view("i8")
+        ) // 1_000_000
         offset_s[nat] = 0
         unique, inverse = np.unique(offset_s, return_inverse=True)
         labels = np.array([_format_offset(int(s)) for s in unique], dtype=object)
@@ -319,9 +319,7 @@ def _column_fragments(series: pd.Series) -> pa.Array:
         return _int_fragments(series)
     if pd.api.types.is_float_dtype(dtype):
         return _float_fragments(series)
-    if isinstance(dtype, pd.DatetimeTZDtype) or (
-        isinstance(dtype, np.dtype) and dtype.kind == "M"
-    ):
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         return _datetime_fragments(series)
     if pd.api.types.is_string_dtype(dtype) and (
         not isinstance(dtype, np.dtype)

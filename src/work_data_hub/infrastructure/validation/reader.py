@@ -90,7 +90,8 @@ def read_failures(path: str | Path) -> pd.DataFrame:
         )
     frame = table.to_pandas(types_mapper=_pandas_type)
     frame["error_type"] = frame["error_type"].astype(ERROR_TYPE_DTYPE)
-    return frame.astype(FAILURE_LOG_DTYPES)  # type: ignore[arg-type]
+    typed: pd.DataFrame = frame.astype(FAILURE_LOG_DTYPES)  # type: ignore[arg-type,unused-ignore]
+    return typed
 
 
 def _loads(text: str) -> Any:
@@ -129,9 +130,9 @@ def _columns_from_objects(objects: list[dict[str, Any]]) -> dict[str, pd.Series]
             columns[field.name] = pd.Series(child.to_pylist(), dtype=object)
         else:
             mapped = _pandas_type(field.type)
-            columns[field.name] = (
-                pd.Series(child.to_pandas(), dtype=mapped) if mapped else child.to_pandas()
-            )
+            # __from_arrow__ keeps int64 exact where a detour via float64 would not
+            values = mapped.__from_arrow__(child) if mapped is not None else child.to_pandas()
+            columns[field.name] = pd.Series(values)
     return columns
 
 

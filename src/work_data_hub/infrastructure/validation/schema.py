@@ -23,7 +23,6 @@ __all__ = [
     "FIELDNAMES",
     "HEADER_LINE",
     "TIMESTAMP_DTYPE",
-    "empty_failed_frame",
 ]
 
 FIELDNAMES: Final[tuple[str, ...]] = (
@@ -74,12 +73,3 @@ FAILURE_LOG_SCHEMA: Final = pa.DataFrameSchema(
     ordered=True,
     name="failure_log",
 )
-
-
-def empty_failed_frame() -> pd.DataFrame:
-    """Return a failure-log frame with no rows and the canonical dtypes.
-
-    >>> list(empty_failed_frame().columns) == list(FIELDNAMES)
-    True
-    """
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in FAILURE_LOG_DTYPES.items()})  # type: ignore[call-overload]

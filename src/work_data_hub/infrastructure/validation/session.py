@@ -48,7 +48,7 @@ def validate_session_id(session_id: object) -> str:
     >>> validate_session_id("../etc")
     Traceback (most recent call last):
     ...
-    work_data_hub.errors.InvalidSessionIdError: session_id '../etc' does not match etl_YYYYMMDD_HHMMSS_xxxxxx (6 lowercase hex digits)
+    work_data_hub.errors.InvalidSessionIdError: session_id '../etc' does not match ...
     """
     if session_id is None or session_id == "":
         raise InvalidSessionIdError("session_id cannot be empty")
