@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/python -m mypy
 
 run: install
-	$(BIN)/python -m work_data_hub.examples.sample_run
+	$(BIN)/python -m work_data_hub.quickstart
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

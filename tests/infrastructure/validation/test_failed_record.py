@@ -42,7 +42,8 @@ def test_fields_in_log_order_and_frozen():
 def test_timestamp_is_aware_utc_iso_8601_now():
     before = datetime.now(UTC)
     stamp = datetime.fromisoformat(_record().timestamp)
-    assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
+    assert stamp.utcoffset() is not None
+    assert stamp.utcoffset().total_seconds() == 0
     assert before <= stamp <= datetime.now(UTC)
 
 
@@ -62,7 +63,8 @@ def test_raw_row_may_be_a_series():
 def test_to_dict_has_the_string_error_type():
     data = _record(error_type="FK_CONSTRAINT_VIOLATION").to_dict()
     assert list(data) == list(FailedRecord.__dataclass_fields__)
-    assert data["error_type"] == "FK_CONSTRAINT_VIOLATION" and type(data["error_type"]) is str
+    assert data["error_type"] == "FK_CONSTRAINT_VIOLATION"
+    assert type(data["error_type"]) is str
     assert data["row_index"] == 17
 
 
