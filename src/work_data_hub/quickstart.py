@@ -40,23 +40,36 @@ def run(logs_dir: Path = Path("logs"), console: Console | None = None) -> Path:
     console = console or Console()
     session_id = generate_session_id()
     exporter = FailureExporter(session_id, logs_dir)
-    context = {"session_id": session_id, "domain": "annuity_performance", "source_file": SAMPLE}
     with resources.as_file(resources.files("work_data_hub.samples") / SAMPLE) as path:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
 
     kept = raw[~raw["计划代码"].str.contains("合计|小计|总计")]
     exporter.export(
-        to_failed_frame(dropped_rows(raw, kept), error_type="DROPPED_IN_PIPELINE", **context)
+        to_failed_frame(
+            dropped_rows(raw, kept),
+            error_type="DROPPED_IN_PIPELINE",
+            session_id=session_id,
+            domain="annuity_performance",
+            source_file=SAMPLE,
+        )
     )
     try:
         SCHEMA.validate(kept, lazy=True)
     except pa.errors.SchemaErrors as error:
-        exporter.export(to_failed_frame(error, raw=raw, **context))
+        exporter.export(
+            to_failed_frame(
+                error,
+                raw=raw,
+                session_id=session_id,
+                domain="annuity_performance",
+                source_file=SAMPLE,
+            )
+        )
 
     failures = read_failures(exporter.output_file)
     table = Table("row_index", "error_type", "raw_data", title=f"Session {session_id}")
     for row in failures.itertuples():
-        table.add_row(str(row.row_index), str(row.error_type), row.raw_data)
+        table.add_row(str(row.row_index), str(row.error_type), str(row.raw_data))
     console.print(table)
     console.print(f"{len(raw)} rows read, {len(failures)} failed")
     link = exporter.output_file.resolve()
