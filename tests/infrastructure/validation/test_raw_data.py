@@ -14,10 +14,10 @@ from tests.strategies import expected_json_value, nasty_text, source_frames
 from work_data_hub.errors import RawDataEncodingError
 from work_data_hub.infrastructure.validation.raw_data import (
     encode_row,
-    encode_rows,
     encode_string,
     encode_value,
 )
+from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
 
 def _one(column: pd.Series) -> list[object]:
@@ -117,9 +117,9 @@ class TestEncodeRows:
         assert encode_rows(pd.DataFrame({"a": []})).tolist() == []
 
     def test_many_batches(self, monkeypatch):
-        import work_data_hub.infrastructure.validation.raw_data as raw_data
+        import work_data_hub.infrastructure.validation.raw_data_columns as raw_data_columns
 
-        monkeypatch.setattr(raw_data, "BATCH_ROWS", 3)
+        monkeypatch.setattr(raw_data_columns, "BATCH_ROWS", 3)
         frame = pd.DataFrame({"n": range(10), "s": [f"行{i}" for i in range(10)]})
         assert encode_rows(frame).tolist() == [encode_row(r) for r in frame.to_dict("records")]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Final
 
@@ -22,7 +23,14 @@ import pyarrow.csv as pa_csv
 from work_data_hub.errors import FailureLogFormatError
 from work_data_hub.infrastructure.validation.schema import FIELDNAMES
 
-__all__ = ["HEADER_BYTES", "check_header", "first_line", "to_arrow_table", "write_table"]
+__all__ = [
+    "HEADER_BYTES",
+    "check_header",
+    "first_line",
+    "to_arrow_table",
+    "write_fully",
+    "write_rows",
+]
 
 HEADER_BYTES: Final = (",".join(FIELDNAMES) + "\n").encode()
 #: Rows handed to the CSV writer at a time: bounds the text held in memory.
@@ -62,25 +70,49 @@ def check_header(head: bytes, path: Path) -> None:
         )
 
 
+def _timestamp_text(timestamps: pd.Series) -> pa.Array:
+    # A frame usually carries one timestamp per export: format distinct values once.
+    codes, uniques = pd.factorize(timestamps.dt.tz_convert("UTC").dt.tz_localize(None))
+    text = np.char.add(np.datetime_as_string(uniques.to_numpy(), unit="us"), "+00:00")
+    return pa.array(text, type=_TEXT).take(pa.array(codes))
+
+
+def _category_text(values: pd.Series) -> pa.Array:
+    codes = values.cat.codes.to_numpy()
+    categories = pa.array(values.cat.categories.astype(str), type=_TEXT)
+    return categories.take(pa.array(codes, mask=codes < 0))
+
+
 def to_arrow_table(frame: pd.DataFrame) -> pa.Table:
     """Return a validated seven-column frame as the text table that is written."""
-    utc = frame["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
-    stamps = utc.to_numpy().astype("datetime64[us]")
-    timestamp_text = np.char.add(np.datetime_as_string(stamps, unit="us"), "+00:00")
     columns = {
         "session_id": pa.array(frame["session_id"], type=_TEXT),
-        "timestamp": pa.array(timestamp_text, type=_TEXT),
+        "timestamp": _timestamp_text(frame["timestamp"]),
         "domain": pa.array(frame["domain"], type=_TEXT),
         "source_file": pa.array(frame["source_file"], type=_TEXT),
         "row_index": pa.array(frame["row_index"], type=pa.int64(), from_pandas=True),
-        "error_type": pa.array(frame["error_type"].astype(str), type=_TEXT),
+        "error_type": _category_text(frame["error_type"]),
         "raw_data": pa.array(frame["raw_data"], type=_TEXT),
     }
     return pa.table(columns)
 
 
-def write_table(table: pa.Table, sink: pa.NativeFile | io.RawIOBase | io.BufferedIOBase) -> None:
-    """Write ``table``'s rows (no header) to ``sink`` in bounded batches."""
-    with pa_csv.CSVWriter(sink, table.schema, write_options=_WRITE_OPTIONS) as writer:
-        for batch in table.to_batches(max_chunksize=WRITE_BATCH_ROWS):
-            writer.write_batch(batch)
+def write_fully(fd: int, data: bytes | memoryview | pa.Buffer) -> None:
+    """Write all of ``data`` to ``fd``, retrying short writes; raise on an error."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def write_rows(fd: int, table: pa.Table) -> None:
+    """Write ``table``'s rows (no header) to ``fd`` as CSV, one bounded batch at a time.
+
+    Each batch is rendered to memory by Arrow's writer and written with plain
+    ``os.write`` calls: no Python file object in between, and never more than
+    one batch of text in memory.
+    """
+    for batch in table.to_batches(max_chunksize=WRITE_BATCH_ROWS):
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(batch, sink, write_options=_WRITE_OPTIONS)
+        write_fully(fd, sink.getvalue())

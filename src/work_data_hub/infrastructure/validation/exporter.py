@@ -10,7 +10,6 @@ the export and the error is raised.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import ClassVar
 
 import pandas as pd
 import pandera.errors as pa_errors
+import pyarrow as pa
 
 from work_data_hub.errors import (
     FailedFrameError,
@@ -30,12 +30,17 @@ from work_data_hub.infrastructure.validation.csv_format import (
     HEADER_BYTES,
     check_header,
     to_arrow_table,
-    write_table,
+    write_fully,
+    write_rows,
 )
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.failed_record import FailedRecord
 from work_data_hub.infrastructure.validation.file_lock import locked
-from work_data_hub.infrastructure.validation.schema import FAILURE_LOG_SCHEMA, FIELDNAMES
+from work_data_hub.infrastructure.validation.schema import (
+    FAILURE_LOG_DTYPES,
+    FAILURE_LOG_SCHEMA,
+    FIELDNAMES,
+)
 from work_data_hub.infrastructure.validation.session import validate_session_id
 
 __all__ = ["FailureExporter", "export_failed_records"]
@@ -124,13 +129,13 @@ class FailureExporter:
                 f"{frame.loc[foreign, 'session_id'].iloc[0]!r}, not to this exporter's "
                 f"{self.session_id!r}: nothing was written"
             )
-        error_types = frame["error_type"].astype(str)
-        unknown = ~error_types.isin([e.value for e in ErrorType])
+        unknown = ~frame["error_type"].isin([e.value for e in ErrorType])
         if unknown.any():
             raise FailedFrameError(
-                f"error_type {error_types[unknown].iloc[0]!r} is not one of "
+                f"error_type {str(frame.loc[unknown, 'error_type'].iloc[0])!r} is not one of "
                 f"{[e.value for e in ErrorType]}: nothing was written"
             )
+        frame = _with_canonical_dtypes(frame)
         try:
             return FAILURE_LOG_SCHEMA.validate(frame, lazy=True)
         except pa_errors.SchemaErrors as error:
@@ -178,19 +183,13 @@ class FailureExporter:
         finally:
             os.close(fd)
 
-    def _write_all_or_nothing(self, fd: int, size_before: int, table: object) -> None:
-        # Buffered: it retries short writes and raises on a real error. It does
-        # not own fd, so the file stays open for the truncate below.
-        sink = os.fdopen(fd, "ab", closefd=False)
+    def _write_all_or_nothing(self, fd: int, size_before: int, table: pa.Table) -> None:
         try:
             if not size_before:
-                sink.write(HEADER_BYTES)
-            write_table(table, sink)
-            sink.flush()
+                write_fully(fd, HEADER_BYTES)
+            write_rows(fd, table)
             os.fsync(fd)
         except BaseException as error:
-            with contextlib.suppress(OSError):
-                sink.close()  # may flush what is buffered: truncated next
             os.ftruncate(fd, size_before)
             if not size_before:
                 self.output_file.unlink(missing_ok=True)
@@ -202,7 +201,26 @@ class FailureExporter:
                     "this export",
                 ) from error
             raise
-        sink.close()
+
+
+def _with_canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Convert the columns whose dtype is not the canonical one (e.g. records' text)."""
+    converted: dict[str, pd.Series] = {}
+    for name, dtype in FAILURE_LOG_DTYPES.items():
+        column = frame[name]
+        if column.dtype == dtype:
+            continue
+        try:
+            if name == "timestamp":
+                parsed = pd.to_datetime(column, utc=True, format="ISO8601")
+                converted[name] = parsed.dt.as_unit("us")
+            else:
+                converted[name] = column.astype(dtype)
+        except (ValueError, TypeError) as error:
+            raise FailedFrameError(
+                f"column {name} cannot be read as {dtype}: {error}; nothing was written"
+            ) from error
+    return frame.assign(**converted) if converted else frame
 
 
 def export_failed_records(

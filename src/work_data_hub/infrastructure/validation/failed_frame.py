@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
+import pyarrow as pa
 import pydantic
 
 from work_data_hub.errors import FailedFrameError
@@ -22,7 +23,7 @@ from work_data_hub.infrastructure.validation.failure_sources import (
     pandera_failing_labels,
     pydantic_failing_labels,
 )
-from work_data_hub.infrastructure.validation.raw_data import encode_rows
+from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 from work_data_hub.infrastructure.validation.schema import (
     ERROR_TYPE_DTYPE,
 )
@@ -102,6 +103,8 @@ def _locate(
 
 def _take_rows(source: pd.DataFrame, labels: pd.Index) -> pd.DataFrame:
     _check_source_index(source, "raw")
+    if labels.equals(source.index):
+        return source  # every row failed: no copy
     missing = labels.difference(source.index)
     if len(missing):
         raise FailedFrameError(
@@ -109,6 +112,10 @@ def _take_rows(source: pd.DataFrame, labels: pd.Index) -> pd.DataFrame:
             "missing): raw must be the frame as read, with the reader's row numbers"
         )
     return source.loc[labels]
+
+
+def _constant_text(value: str, count: int) -> pd.Series:
+    return pd.Series(pa.nulls(count, pa.large_string()).fill_null(value), dtype="str")
 
 
 def to_failed_frame(
@@ -158,12 +165,12 @@ def to_failed_frame(
     code = ERROR_TYPE_DTYPE.categories.get_loc(resolved_type.value)
     return pd.DataFrame(
         {
-            "session_id": pd.Series([session_id] * count, dtype="str"),
+            "session_id": _constant_text(session_id, count),
             "timestamp": pd.DatetimeIndex(
                 np.full(count, stamp.tz_localize(None).asm8), dtype="datetime64[us]"
             ).tz_localize("UTC"),
-            "domain": pd.Series([domain] * count, dtype="str"),
-            "source_file": pd.Series([source_file] * count, dtype="str"),
+            "domain": _constant_text(domain, count),
+            "source_file": _constant_text(source_file, count),
             "row_index": pd.array(rows.index.to_numpy(dtype=np.int64), dtype="Int64"),
             "error_type": pd.Categorical.from_codes(
                 np.full(count, code, dtype=np.int8), dtype=ERROR_TYPE_DTYPE

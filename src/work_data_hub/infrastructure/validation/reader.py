@@ -90,7 +90,7 @@ def read_failures(path: str | Path) -> pd.DataFrame:
         )
     frame = table.to_pandas(types_mapper=_pandas_type)
     frame["error_type"] = frame["error_type"].astype(ERROR_TYPE_DTYPE)
-    typed: pd.DataFrame = frame.astype(FAILURE_LOG_DTYPES)  # type: ignore[arg-type,unused-ignore]
+    typed: pd.DataFrame = frame.astype(FAILURE_LOG_DTYPES)
     return typed
 
 

@@ -8,7 +8,7 @@ and the pandera schema that checks a frame before it is written
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 import pandera.pandas as pa
@@ -42,8 +42,8 @@ ERROR_TYPE_DTYPE: Final = pd.CategoricalDtype([e.value for e in ErrorType])
 TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 #: Dtypes of a failure-log frame, as built by ``to_failed_frame`` and returned
-#: by ``read_failures``.
-FAILURE_LOG_DTYPES: Final[dict[str, object]] = {
+#: by ``read_failures``. The exporter converts other dtypes to these first.
+FAILURE_LOG_DTYPES: Final[dict[str, Any]] = {
     "session_id": "str",
     "timestamp": TIMESTAMP_DTYPE,
     "domain": "str",
@@ -55,18 +55,15 @@ FAILURE_LOG_DTYPES: Final[dict[str, object]] = {
 
 FAILURE_LOG_SCHEMA: Final = pa.DataFrameSchema(
     {
-        "session_id": pa.Column(
-            "str", pa.Check.str_matches(SESSION_ID_PATTERN.pattern + "$"), coerce=True
-        ),
-        "timestamp": pa.Column(TIMESTAMP_DTYPE, coerce=True),
-        "domain": pa.Column("str", pa.Check.str_length(min_value=1), coerce=True),
-        "source_file": pa.Column("str", coerce=True),
-        "row_index": pa.Column("Int64", pa.Check.ge(0), nullable=True, coerce=True),
-        "error_type": pa.Column(ERROR_TYPE_DTYPE, coerce=True),
+        "session_id": pa.Column("str", pa.Check.str_matches(SESSION_ID_PATTERN.pattern + "$")),
+        "timestamp": pa.Column(TIMESTAMP_DTYPE),
+        "domain": pa.Column("str", pa.Check.str_length(min_value=1)),
+        "source_file": pa.Column("str"),
+        "row_index": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        "error_type": pa.Column(ERROR_TYPE_DTYPE),
         "raw_data": pa.Column(
             "str",
             [pa.Check.str_startswith("{"), pa.Check.str_endswith("}")],
-            coerce=True,
         ),
     },
     strict=True,

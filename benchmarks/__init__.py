@@ -1,0 +1,1 @@
+"""Benchmarks of the failure log: ``make bench`` (see run.py)."""
