@@ -66,10 +66,21 @@ class Target:
         return self.ratio >= self.limit if self.at_least else self.ratio <= self.limit
 
 
+def settle() -> None:
+    """Start each timed run from the same state: no garbage, no dirty pages.
+
+    Without the sync, a run pays for the previous run's page-cache writeback
+    (the kernel throttles writers with many dirty pages), which made the
+    write-heavy figures swing by 3x between identical runs.
+    """
+    gc.collect()
+    os.sync()
+
+
 def timed(name: str, repeats: int, work: Callable[[int], object]) -> Figure:
     runs = []
     for attempt in range(repeats):
-        gc.collect()
+        settle()
         start = time.perf_counter()
         work(attempt)
         runs.append(time.perf_counter() - start)
@@ -161,18 +172,16 @@ def scenario_validation(frame: pd.DataFrame, repeats: int):
 
 def scenario_read(log: Path, repeats: int):
     """3. read_failures + expand_raw_data vs pyarrow read_csv and json_normalize."""
-    frames: list[pd.DataFrame] = []
+    # Results are dropped at once on both sides, so neither pays for the other's memory.
     figures = {
-        "read_failures": timed(
-            "read_failures", repeats, lambda _: frames.append(read_failures(log))
-        ),
+        "read_failures": timed("read_failures", repeats, lambda _: read_failures(log)),
         "read_csv": timed(
             "pd.read_csv(engine=pyarrow)",
             repeats,
             lambda _: pd.read_csv(log, dtype=str, engine="pyarrow"),
         ),
     }
-    failures = frames[-1]
+    failures = read_failures(log)
     figures["expand"] = timed("expand_raw_data", repeats, lambda _: expand_raw_data(failures))
     figures["json_normalize"] = timed(
         "json.loads + pd.json_normalize",

@@ -83,33 +83,6 @@ def test_expand_raw_data_gives_back_the_source_columns_aligned(log):
     assert expanded["有效"].tolist() == [True, True, False]
 
 
-def test_expand_keeps_mixed_and_huge_values_exact():
-    frame = pd.DataFrame(
-        {
-            "raw_data": [
-                '{"a":1,"b":18446744073709551616,"c":[1,{"x":2}]}',
-                '{"a":"x","b":null,"c":null}',
-                '{"d":"\\ud800"}',
-            ]
-        },
-        index=[10, 11, 12],
-    )
-    expanded = expand_raw_data(frame)
-    assert expanded.loc[10, "b"] == 2**64
-    assert expanded["a"].tolist()[:2] == [1, "x"]
-    assert expanded.loc[10, "c"] == [1, {"x": 2}]
-    assert expanded.loc[12, "d"] == "\ud800"
-    assert expanded.index.tolist() == [10, 11, 12]
-
-
-def test_expand_needs_raw_data_and_objects():
-    with pytest.raises(FailureLogFormatError, match="raw_data column"):
-        expand_raw_data(pd.DataFrame({"x": [1]}))
-    with pytest.raises(FailureLogFormatError, match="JSON objects"):
-        expand_raw_data(pd.DataFrame({"raw_data": ["[1]"]}))
-    assert expand_raw_data(pd.DataFrame({"raw_data": pd.Series([], dtype=str)})).empty
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -143,6 +116,32 @@ def test_header_only_file_reads_as_empty(tmp_path):
     frame = read_failures(path)
     assert frame.empty
     assert tuple(frame.columns) == FIELDNAMES
+
+
+def test_line_breaks_in_values_read_back(tmp_path):
+    """Values with line breaks need Arrow's careful parse: the fast one must not
+    silently split them, however many rows there are."""
+    exporter = FailureExporter(SESSION, tmp_path)
+    raw = pd.DataFrame({"x": range(20_000)})
+    for source_file in ("a\nb.csv", "c\rd.csv", "e\r\nf.csv"):
+        exporter.export(
+            to_failed_frame(
+                raw,
+                session_id=SESSION,
+                domain="d\n",
+                source_file=source_file,
+                error_type="DROPPED_IN_PIPELINE",
+            )
+        )
+    frame = read_failures(exporter.output_file)
+    assert len(frame) == 60_000
+    assert frame["source_file"].value_counts().to_dict() == {
+        "a\nb.csv": 20_000,
+        "c\rd.csv": 20_000,
+        "e\r\nf.csv": 20_000,
+    }
+    assert set(frame["domain"]) == {"d\n"}
+    assert frame["row_index"].tolist() == list(range(20_000)) * 3
 
 
 def test_raw_data_is_valid_json_in_the_file(log):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -33,13 +34,22 @@ from work_data_hub.infrastructure.validation.raw_data import (
 __all__ = ["BATCH_ROWS", "encode_rows"]
 
 #: Rows encoded per batch: bounds the memory of per-column fragments.
-BATCH_ROWS: Final = 100_000
+BATCH_ROWS: Final = 50_000
 
 _TEXT: Final = pa.large_string()
 _BYTES: Final = pa.large_binary()
-# Characters JSON requires escaping inside a string (RE2 syntax for pyarrow).
-_NEEDS_ESCAPE_RE2: Final = r'[\x{00}-\x{1f}"\\]'
 _COMMA: Final = ord(",")
+
+
+@dataclass(frozen=True, slots=True)
+class Fragments:
+    """A column's JSON value texts; ``bare`` ones still need their quotes."""
+
+    values: pa.Array
+    bare: bool = False
+
+    def quoted(self) -> pa.Array:
+        return _join([_lit('"'), self.values, _lit('"')]) if self.bare else self.values
 
 
 def _text(values: Any) -> pa.Array:
@@ -122,42 +132,67 @@ def _datetime_fragments(series: pd.Series) -> pa.Array:
     return distinct.take(pa.array(codes, mask=codes < 0)).fill_null(_lit(NULL))
 
 
-def _string_fragments(series: pd.Series) -> pa.Array | None:
+def _rows_needing_escape(strings: pa.Array) -> np.ndarray | None:
+    """Mask of the rows holding a character JSON must escape, or None if none do.
+
+    Scans the array's UTF-8 bytes directly: a control character, ``"`` or
+    ``\\`` is one byte that never occurs inside a multi-byte character.
+    """
+    data_buffer = strings.buffers()[2]
+    if data_buffer is None:
+        return None
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)
+    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    special = (data < 0x20) | (data == 0x22) | (data == 0x5C)
+    if not special.any():
+        return None
+    rows = np.searchsorted(offsets, np.flatnonzero(special) + offsets[0], side="right") - 1
+    mask = np.zeros(len(strings), dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+def _string_fragments(series: pd.Series) -> Fragments | None:
     """Vectorised string path; None when the text cannot be UTF-8 (surrogates)."""
     try:
         strings = pa.array(series, type=_TEXT, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
         return None
-    null_mask = strings.is_null().to_numpy(zero_copy_only=False)
-    filled = strings.fill_null("")
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    has_nulls = strings.null_count > 0
+    filled = strings.fill_null("") if has_nulls else strings
+    needs_escape = _rows_needing_escape(filled)
+    if needs_escape is None and not has_nulls:
+        return Fragments(filled, bare=True)  # the row join adds the quotes
     quoted = _join([_lit('"'), filled, _lit('"')])
-    needs_escape = pc.match_substring_regex(filled, _NEEDS_ESCAPE_RE2)
-    if pc.any(needs_escape).as_py():
+    if needs_escape is not None:
         # Rare in real data: only these rows go through the per-value encoder.
-        to_escape = pc.filter(filled, needs_escape).to_pylist()
-        escaped = _text(list(map(encode_string, to_escape)))
-        quoted = pc.replace_with_mask(quoted, needs_escape, escaped)
-    return _with_nulls(quoted, null_mask)
+        mask = pa.array(needs_escape)
+        escaped = _text(list(map(encode_string, pc.filter(filled, mask).to_pylist())))
+        quoted = pc.replace_with_mask(quoted, mask, escaped)
+    return Fragments(_with_nulls(quoted, strings.is_null().to_numpy(zero_copy_only=False)))
 
 
 def _generic_fragments(series: pd.Series) -> pa.Array:
     return _text(list(map(encode_value, series.to_numpy(dtype=object))))
 
 
-def _column_fragments(series: pd.Series) -> pa.Array:
+def _column_fragments(series: pd.Series) -> Fragments:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        categories = _column_fragments(pd.Series(dtype.categories))
+        categories = _column_fragments(pd.Series(dtype.categories)).quoted()
         codes = series.cat.codes.to_numpy()
-        return categories.take(pa.array(codes, mask=codes < 0)).fill_null(_lit(NULL))
+        return Fragments(categories.take(pa.array(codes, mask=codes < 0)).fill_null(_lit(NULL)))
     if pd.api.types.is_bool_dtype(dtype):
-        return _bool_fragments(series)
+        return Fragments(_bool_fragments(series))
     if pd.api.types.is_integer_dtype(dtype):
-        return _int_fragments(series)
+        return Fragments(_int_fragments(series))
     if pd.api.types.is_float_dtype(dtype):
-        return _float_fragments(series)
+        return Fragments(_float_fragments(series))
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        return _datetime_fragments(series)
+        return Fragments(_datetime_fragments(series))
     if pd.api.types.is_string_dtype(dtype) and (
         not isinstance(dtype, np.dtype)
         or pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
@@ -165,7 +200,7 @@ def _column_fragments(series: pd.Series) -> pa.Array:
         fragments = _string_fragments(series)
         if fragments is not None:
             return fragments
-    return _generic_fragments(series)
+    return Fragments(_generic_fragments(series))
 
 
 def _join(parts: list[pa.Array | pa.Scalar]) -> pa.Array:
@@ -183,11 +218,18 @@ def _join(parts: list[pa.Array | pa.Scalar]) -> pa.Array:
 def _encode_batch(frame: pd.DataFrame, prefixes: list[str]) -> pa.Array:
     if not prefixes:
         return _text(["{}"] * len(frame))
+    literals = [*prefixes, "}"]
+    values: list[pa.Array] = []
+    for position in range(len(prefixes)):
+        fragments = _column_fragments(frame.iloc[:, position])
+        if fragments.bare:  # quote the text with the literals around it
+            literals[position] += '"'
+            literals[position + 1] = '"' + literals[position + 1]
+        values.append(fragments.values)
     parts: list[pa.Array | pa.Scalar] = []
-    for position, prefix in enumerate(prefixes):
-        parts.append(_lit(prefix))
-        parts.append(_column_fragments(frame.iloc[:, position]))
-    parts.append(_lit("}"))
+    for literal, value in zip(literals, values, strict=False):
+        parts += [_lit(literal), value]
+    parts.append(_lit(literals[-1]))
     return _join(parts)
 
 

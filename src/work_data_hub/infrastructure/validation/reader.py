@@ -1,13 +1,11 @@
-"""Reading a failure log back: typed columns, and raw_data as the source columns."""
+"""``read_failures``: a failure log back as a typed frame."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,33 +14,60 @@ import pyarrow.csv as pa_csv
 from work_data_hub.errors import FailureLogFormatError
 from work_data_hub.infrastructure.validation.csv_format import check_header
 from work_data_hub.infrastructure.validation.error_types import ErrorType
+from work_data_hub.infrastructure.validation.raw_data_expand import pandas_dtype_for
 from work_data_hub.infrastructure.validation.schema import (
     ERROR_TYPE_DTYPE,
     FAILURE_LOG_DTYPES,
     FIELDNAMES,
 )
 
-__all__ = ["expand_raw_data", "read_failures"]
+__all__ = ["read_failures"]
 
 _TEXT: Final = pa.large_string()
-_COLUMN_TYPES: Final = {
-    **{name: _TEXT for name in FIELDNAMES},
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "row_index": pa.int64(),
-}
-# Integers past 64 bits: orjson would read them as floats, so such rows are
-# parsed by the standard library, which keeps them exact.
-_HUGE_INT_RE2: Final = r"[0-9]{20,}"
+_CONVERT_OPTIONS: Final = pa_csv.ConvertOptions(
+    column_types={
+        **{name: _TEXT for name in FIELDNAMES},
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "row_index": pa.int64(),
+    },
+    null_values=[""],
+    strings_can_be_null=False,
+    quoted_strings_can_be_null=False,
+)
 
 
-def _pandas_type(arrow_type: pa.DataType) -> Any:
-    if pa.types.is_large_string(arrow_type) or pa.types.is_string(arrow_type):
-        return pd.StringDtype("pyarrow", na_value=np.nan)
-    if pa.types.is_integer(arrow_type):
-        return pd.Int64Dtype()
-    if pa.types.is_boolean(arrow_type):
-        return pd.BooleanDtype()
-    return None
+def _parse(path: Path) -> pa.Table:
+    # Values with a line break (possible in domain or source_file, never in
+    # raw_data) need Arrow's slower quote-aware splitting. Such a line can
+    # only ever parse short of the seven columns, so the fast parse fails
+    # loudly on it and the careful one runs instead.
+    for newlines_in_values in (False, True):
+        try:
+            return pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
+                convert_options=_CONVERT_OPTIONS,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            if newlines_in_values:
+                raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
+    raise AssertionError("unreachable")
+
+
+def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
+    """The error_type column as a Categorical of the four values, refusing others."""
+    encoded = pc.dictionary_encode(values)
+    seen = encoded.dictionary.to_pylist()
+    unknown = sorted(set(seen) - set(ERROR_TYPE_DTYPE.categories))
+    if unknown:
+        raise FailureLogFormatError(
+            f"{path} has an unknown error_type {unknown[0]!r}; expected one of "
+            f"{[e.value for e in ErrorType]}"
+        )
+    positions = np.array([ERROR_TYPE_DTYPE.categories.get_loc(v) for v in seen], dtype=np.int8)
+    codes = positions[encoded.indices.to_numpy(zero_copy_only=False)] if seen else []
+    return pd.Categorical.from_codes(codes, dtype=ERROR_TYPE_DTYPE)
 
 
 def read_failures(path: str | Path) -> pd.DataFrame:
@@ -66,102 +91,9 @@ def read_failures(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     with path.open("rb") as file:
         check_header(file.read(4096), path)
-    try:
-        table = pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=_COLUMN_TYPES,
-                null_values=[""],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
-    error_types = table["error_type"]
-    known = pc.is_in(error_types, value_set=pa.array([e.value for e in ErrorType], _TEXT))
-    if not pc.all(known).as_py() and len(error_types):
-        bad = pc.filter(error_types, pc.invert(known))[0].as_py()
-        raise FailureLogFormatError(
-            f"{path} has an unknown error_type {bad!r}; expected one of "
-            f"{[e.value for e in ErrorType]}"
-        )
-    frame = table.to_pandas(types_mapper=_pandas_type)
-    frame["error_type"] = frame["error_type"].astype(ERROR_TYPE_DTYPE)
+    table = _parse(path)
+    error_types = _error_type_categorical(table["error_type"].combine_chunks(), path)
+    frame = table.drop_columns(["error_type"]).to_pandas(types_mapper=pandas_dtype_for)
+    frame.insert(FIELDNAMES.index("error_type"), "error_type", error_types)
     typed: pd.DataFrame = frame.astype(FAILURE_LOG_DTYPES)
     return typed
-
-
-def _loads(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        # e.g. an escaped lone surrogate, which orjson refuses and json accepts
-        return json.loads(text)
-
-
-def _parse_objects(raw_data: pd.Series) -> list[Any]:
-    texts = pa.array(raw_data, type=_TEXT, from_pandas=True).fill_null("{}")
-    huge = pc.match_substring_regex(texts, _HUGE_INT_RE2).to_numpy(zero_copy_only=False)
-    values = texts.to_pylist()
-    parsed = list(map(_loads, values))
-    for position in np.flatnonzero(huge):
-        parsed[position] = json.loads(values[position])
-    not_objects = [type(v).__name__ for v in parsed if not isinstance(v, dict)]
-    if not_objects:
-        raise FailureLogFormatError(f"raw_data must hold JSON objects, found a {not_objects[0]}")
-    return parsed
-
-
-def _columns_from_objects(objects: list[dict[str, Any]]) -> dict[str, pd.Series]:
-    try:
-        struct = pa.array(objects)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return _columns_from_python(objects)
-    if not pa.types.is_struct(struct.type):
-        return _columns_from_python(objects)
-    columns: dict[str, pd.Series] = {}
-    for field, child in zip(struct.type, struct.flatten(), strict=True):
-        if pa.types.is_null(field.type):
-            columns[field.name] = pd.Series([None] * len(child), dtype=object)
-        elif pa.types.is_struct(field.type) or pa.types.is_list(field.type):
-            columns[field.name] = pd.Series(child.to_pylist(), dtype=object)
-        else:
-            mapped = _pandas_type(field.type)
-            # __from_arrow__ keeps int64 exact where a detour via float64 would not
-            values = mapped.__from_arrow__(child) if mapped is not None else child.to_pandas()
-            columns[field.name] = pd.Series(values)
-    return columns
-
-
-def _columns_from_python(objects: list[dict[str, Any]]) -> dict[str, pd.Series]:
-    # Mixed or out-of-range values: keep exactly what JSON said, as objects.
-    keys = list(dict.fromkeys(key for obj in objects for key in obj))
-    return {key: pd.Series([obj.get(key) for obj in objects], dtype=object) for key in keys}
-
-
-def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn ``raw_data`` back into the source columns, aligned with ``frame``'s rows.
-
-    Columns come in order of first appearance; a key absent from a row is
-    missing there. JSON types map back as: integers -> ``Int64`` (exact;
-    objects past 64 bits), floats -> ``float64``, strings -> ``str``,
-    booleans -> ``boolean``, ``null`` -> missing. A column whose rows mix
-    types, or hold arrays/objects, keeps the Python values (``object``).
-    Dates stay ISO-8601 strings; ``"Infinity"`` stays a string.
-
-    >>> failures = pd.DataFrame({"raw_data": ['{"a":1,"b":"x"}', '{"a":null,"c":0.5}']})
-    >>> expand_raw_data(failures)
-          a    b    c
-    0     1    x  NaN
-    1  <NA>  NaN  0.5
-    """
-    if "raw_data" not in frame.columns:
-        raise FailureLogFormatError("expand_raw_data needs a frame with a raw_data column")
-    objects = _parse_objects(frame["raw_data"])
-    columns = _columns_from_objects(objects) if objects else {}
-    expanded = pd.DataFrame(columns, index=pd.RangeIndex(len(objects)))
-    expanded.index = frame.index
-    return expanded

@@ -1,0 +1,161 @@
+"""``expand_raw_data``: raw_data JSON back into the source columns.
+
+The fast path hands all rows to Arrow's multi-threaded JSON reader as one
+newline-delimited buffer. Rows it would not read exactly (mixed types in a
+column, integers past 2**53 that could be widened to float, lone surrogates)
+go the exact path: orjson (or the standard library) per row, then columns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from work_data_hub.errors import FailureLogFormatError
+
+__all__ = ["expand_raw_data", "pandas_dtype_for"]
+
+_TEXT: Final = pa.large_string()
+# An integer value of 16+ digits: Arrow may widen it to float64 (a column
+# mixing ints and floats) or past 64 bits read it as float. The exact path
+# keeps it. (A match inside a string value only costs speed.)
+_LONG_INT_RE2: Final = r"[:\[,]-?[0-9]{16,}[,}\]]"
+# Arrow rejects escaped lone surrogates; orjson does too. json does not.
+_SURROGATE_ESCAPE_RE2: Final = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+
+
+def pandas_dtype_for(arrow_type: pa.DataType) -> Any:
+    """The pandas dtype a column of ``arrow_type`` becomes (None: Arrow's default).
+
+    >>> pandas_dtype_for(pa.int64())
+    Int64Dtype()
+    """
+    if pa.types.is_large_string(arrow_type) or pa.types.is_string(arrow_type):
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    return None
+
+
+def _column(arrow_type: pa.DataType, values: pa.Array | pa.Array) -> pd.Series:
+    if pa.types.is_null(arrow_type):
+        return pd.Series([None] * len(values), dtype=object)
+    if pa.types.is_nested(arrow_type):
+        return pd.Series(values.to_pylist(), dtype=object)
+    mapped = pandas_dtype_for(arrow_type)
+    # __from_arrow__ keeps int64 exact where a detour via float64 would not
+    return pd.Series(mapped.__from_arrow__(values) if mapped is not None else values.to_pandas())
+
+
+def _ndjson(texts: pa.Array) -> pa.Buffer:
+    """All texts, one per line, as one buffer (no Python objects)."""
+    newline, nothing = (pa.scalar(b, type=pa.large_binary()) for b in (b"\n", b""))
+    lines = pc.binary_join_element_wise(texts.cast(pa.large_binary()), newline, nothing)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    return lines.buffers()[2].slice(start, end - start)
+
+
+def _arrow_columns(texts: pa.Array) -> dict[str, pd.Series] | None:
+    """Columns read by Arrow, or None when Arrow would not read them exactly."""
+    if pc.any(pc.match_substring_regex(texts, _LONG_INT_RE2)).as_py():
+        return None
+    if pc.any(pc.match_substring_regex(texts, _SURROGATE_ESCAPE_RE2)).as_py():
+        return None
+    data = _ndjson(texts)
+    options = pa_json.ParseOptions(newlines_in_values=False)
+    try:
+        table = pa_json.read_json(pa.BufferReader(data), parse_options=options)
+        guessed = [f for f in table.schema if pa.types.is_timestamp(f.type)]
+        if guessed:  # Arrow guesses timestamps from date-like text: keep the text
+            explicit = pa.schema([pa.field(f.name, pa.string()) for f in guessed])
+            options = pa_json.ParseOptions(
+                newlines_in_values=False,
+                explicit_schema=explicit,
+                unexpected_field_behavior="infer",
+            )
+            table = pa_json.read_json(pa.BufferReader(data), parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(texts):
+        return None
+    return {field.name: _column(field.type, table[field.name]) for field in table.schema}
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # e.g. an escaped lone surrogate, which orjson refuses
+
+
+def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
+    values = texts.to_pylist()
+    long_ints = pc.match_substring_regex(texts, _LONG_INT_RE2).to_numpy(zero_copy_only=False)
+    try:
+        objects = list(map(_loads, values))
+    except ValueError:  # json.JSONDecodeError: name the first bad row
+        for position, text in enumerate(values):
+            try:
+                _loads(text)
+            except ValueError as error:
+                raise FailureLogFormatError(
+                    f"raw_data of row {position} is not valid JSON ({error}): {text[:80]!r}"
+                ) from error
+        raise
+    for row in np.flatnonzero(long_ints).tolist():
+        objects[row] = json.loads(values[row])  # ints past 64 bits stay exact
+    not_objects = [type(v).__name__ for v in objects if not isinstance(v, dict)]
+    if not_objects:
+        raise FailureLogFormatError(f"raw_data must hold JSON objects, found a {not_objects[0]}")
+    try:
+        struct = pa.array(objects)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        struct = None
+    if struct is not None and pa.types.is_struct(struct.type):
+        return {
+            field.name: _column(field.type, child)
+            for field, child in zip(struct.type, struct.flatten(), strict=True)
+        }
+    # Mixed or out-of-range values: keep exactly what JSON said, as objects.
+    keys = list(dict.fromkeys(key for obj in objects for key in obj))
+    return {key: pd.Series([obj.get(key) for obj in objects], dtype=object) for key in keys}
+
+
+def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn ``raw_data`` back into the source columns, aligned with ``frame``'s rows.
+
+    Columns come in order of first appearance; a key absent from a row is
+    missing there. JSON types map back as: integers -> ``Int64`` (exact;
+    objects past 64 bits), floats -> ``float64``, strings -> ``str``,
+    booleans -> ``boolean``, ``null`` -> missing. A column whose rows mix
+    types, or hold arrays/objects, keeps the Python values (``object``).
+    Dates stay ISO-8601 strings; ``"Infinity"`` stays a string.
+
+    >>> failures = pd.DataFrame({"raw_data": ['{"a":1,"b":"x"}', '{"a":null,"c":0.5}']})
+    >>> expand_raw_data(failures)
+          a    b    c
+    0     1    x  NaN
+    1  <NA>  NaN  0.5
+    """
+    if "raw_data" not in frame.columns:
+        raise FailureLogFormatError("expand_raw_data needs a frame with a raw_data column")
+    texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = texts.fill_null("{}")
+    columns: dict[str, pd.Series] = {}
+    if len(texts):
+        columns = _arrow_columns(texts) or _exact_columns(texts)
+    expanded = pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
+    expanded.index = frame.index
+    return expanded

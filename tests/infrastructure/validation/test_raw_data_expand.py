@@ -1,0 +1,69 @@
+import pandas as pd
+import pytest
+from hypothesis import given
+
+from tests.strategies import read_back_value, source_frames
+from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.infrastructure.validation import expand_raw_data
+from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+from work_data_hub.infrastructure.validation.raw_data_expand import (
+    _arrow_columns,
+    _exact_columns,
+)
+
+
+def _texts(raw_data):
+    import pyarrow as pa
+
+    return pa.array(raw_data, type=pa.large_string())
+
+
+def test_keeps_mixed_huge_nested_and_surrogate_values_exact():
+    frame = pd.DataFrame(
+        {"raw_data": ['{"a":1,"b":18446744073709551616,"c":[1,{"x":2}]}',
+                      '{"a":"x","b":null,"c":null}',
+                      '{"d":"\\ud800"}']},
+        index=[10, 11, 12],
+    )  # fmt: skip
+    expanded = expand_raw_data(frame)
+    assert expanded.loc[10, "b"] == 2**64
+    assert expanded["a"].tolist()[:2] == [1, "x"]
+    assert expanded.loc[10, "c"] == [1, {"x": 2}]
+    assert expanded.loc[12, "d"] == "\ud800"
+    assert expanded.index.tolist() == [10, 11, 12]
+
+
+def test_long_integers_next_to_floats_are_not_widened():
+    frame = pd.DataFrame({"raw_data": ['{"n":9007199254740993}', '{"n":0.5}']})
+    assert expand_raw_data(frame)["n"].tolist() == [9007199254740993, 0.5]
+
+
+def test_date_like_text_stays_text():
+    frame = pd.DataFrame({"raw_data": ['{"d":"2024-01-31","t":"2024-01-31T00:00:00.000000"}']})
+    expanded = expand_raw_data(frame)
+    assert expanded.loc[0, "d"] == "2024-01-31"
+    assert expanded.loc[0, "t"] == "2024-01-31T00:00:00.000000"
+
+
+def test_needs_raw_data_and_objects():
+    with pytest.raises(FailureLogFormatError, match="raw_data column"):
+        expand_raw_data(pd.DataFrame({"x": [1]}))
+    with pytest.raises(FailureLogFormatError, match="JSON objects"):
+        expand_raw_data(pd.DataFrame({"raw_data": ["[1]"]}))
+    with pytest.raises(FailureLogFormatError, match="raw_data of row 1 is not valid JSON"):
+        expand_raw_data(pd.DataFrame({"raw_data": ['{"a":1}', ""]}))
+    assert expand_raw_data(pd.DataFrame({"raw_data": pd.Series([], dtype=str)})).empty
+
+
+@given(source_frames())
+def test_fast_path_reads_exactly_what_the_exact_path_reads(frame):
+    texts = _texts(encode_rows(frame).tolist())
+    fast = _arrow_columns(texts)
+    exact = _exact_columns(texts)
+    if fast is None:  # fell back: nothing to compare
+        return
+    assert list(fast) == list(exact)
+    for name in fast:
+        assert [read_back_value(v) for v in fast[name]] == [
+            read_back_value(v) for v in exact[name]
+        ], name
