@@ -57,9 +57,10 @@ class Figure:
 @dataclass
 class Target:
     name: str
-    ratio: float
+    ratio: float  # of the medians: what the target is judged on
     limit: float
     at_least: bool  # ratio must be >= limit (else <= limit)
+    fastest_ratio: float | None = None  # of the fastest runs, to show the noise
 
     @property
     def met(self) -> bool:
@@ -217,17 +218,21 @@ def versions() -> str:
 def report(rows: int, repeats: int, baseline_repeats: int, figures: dict[str, Figure],
            failing: int, memory: dict[str, dict[str, float]], elapsed: float) -> str:  # fmt: skip
     mb = 1024 * 1024
+
+    def timing(name: str, top: str, bottom: str, limit: float, at_least: bool) -> Target:
+        upper, lower = figures[top], figures[bottom]
+        return Target(name, upper.median / lower.median, limit, at_least,
+                      min(upper.runs) / min(lower.runs))  # fmt: skip
+
     targets = [
-        Target("1. export vs per-row baseline (speed-up)",
-               figures["per_row"].median / figures["ours"].median, 25, True),
-        Target("1. export vs pyarrow floor (slow-down)",
-               figures["ours"].median / figures["floor"].median, 4, False),
-        Target("2. to_failed_frame added to validation",
-               figures["to_failed_frame"].median / figures["validation"].median, 0.15, False),
-        Target("3. read_failures vs pyarrow read_csv (slow-down)",
-               figures["read_failures"].median / figures["read_csv"].median, 2, False),
-        Target("3. expand_raw_data vs json_normalize (speed-up)",
-               figures["json_normalize"].median / figures["expand"].median, 3, True),
+        timing("1. export vs per-row baseline (speed-up)", "per_row", "ours", 25, True),
+        timing("1. export vs pyarrow floor (slow-down)", "ours", "floor", 4, False),
+        timing("2. to_failed_frame added to validation", "to_failed_frame", "validation", 0.15,
+               False),
+        timing("3. read_failures vs pyarrow read_csv (slow-down)", "read_failures", "read_csv", 2,
+               False),
+        timing("3. expand_raw_data vs json_normalize (speed-up)", "json_normalize", "expand", 3,
+               True),
         Target("4. peak RSS growth of export / input frame",
                memory["export"]["peak_growth"] / memory["export"]["input_bytes"], 1.5, False),
     ]  # fmt: skip
@@ -241,13 +246,14 @@ def report(rows: int, repeats: int, baseline_repeats: int, figures: dict[str, Fi
         "",
         "## Targets (ratios of figures from this run)",
         "",
-        "| target | measured | limit | met |",
-        "|---|---:|---:|:---:|",
+        "| target | ratio of medians | ratio of fastest runs | limit | met |",
+        "|---|---:|---:|---:|:---:|",
     ]
     for target in targets:
         sign = ">=" if target.at_least else "<="
-        lines.append(f"| {target.name} | {target.ratio:.2f} | {sign} {target.limit:g} | "
-                     f"{'yes' if target.met else '**no**'} |")  # fmt: skip
+        fastest = "" if target.fastest_ratio is None else f"{target.fastest_ratio:.2f}"
+        lines.append(f"| {target.name} | {target.ratio:.2f} | {fastest} | {sign} {target.limit:g} "
+                     f"| {'yes' if target.met else '**no**'} |")  # fmt: skip
     lines += [
         "",
         "## Figures (seconds, median)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "FailedFrameError",
     "FailureLogFormatError",
+    "FailureLogWarning",
     "FailureLogWriteError",
     "InvalidSessionIdError",
     "RawDataEncodingError",
@@ -44,3 +45,7 @@ class UnsafeLogPathError(WorkDataHubError, OSError):
 
 class FailureLogWriteError(WorkDataHubError, OSError):
     """The failure log could not be written; the file is left as it was."""
+
+
+class FailureLogWarning(UserWarning):
+    """Something about a failure log the operator should know; nothing was lost."""

@@ -193,16 +193,6 @@ class TestRefusals:
             exporter.export([_record()])
         assert exporter.output_file.read_bytes() == before
 
-    def test_file_ending_mid_line_is_not_appended_to(self, tmp_path):
-        exporter = FailureExporter(SESSION, tmp_path)
-        exporter.export([_record()])
-        with exporter.output_file.open("ab") as file:
-            file.write(b"etl_20240301_090000_0a1b2c,2024-")
-        before = exporter.output_file.read_bytes()
-        with pytest.raises(FailureLogFormatError, match="middle of a line"):
-            exporter.export([_record()])
-        assert exporter.output_file.read_bytes() == before
-
     def test_symlinked_log_is_refused_and_nothing_written_through_it(self, tmp_path):
         target = tmp_path / "elsewhere.csv"
         target.write_text("precious\n", encoding="utf-8")

@@ -5,7 +5,9 @@ write and the row write happen under one inter-process lock, so concurrent
 exports to one session give one header and each export's rows contiguous.
 An export either lands whole or not at all: if writing fails part-way (full
 disk, file-size limit, an interrupt) the file is cut back to its size before
-the export and the error is raised.
+the export and the error is raised; if the process is killed mid-write, the
+commit record (``commit_record``) tells readers and the next export which
+bytes never finished.
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ import pyarrow as pa
 
 from work_data_hub.errors import (
     FailedFrameError,
-    FailureLogFormatError,
     FailureLogWriteError,
     UnsafeLogPathError,
+)
+from work_data_hub.infrastructure.validation.commit_record import (
+    committed_length,
+    move_torn_tail,
+    read_record,
+    write_record,
 )
 from work_data_hub.infrastructure.validation.csv_format import (
     HEADER_BYTES,
@@ -98,8 +105,8 @@ class FailureExporter:
             return self.output_file
         table = to_arrow_table(frame)
         self._ensure_directory()
-        with locked(self.output_file):
-            self._append(table)
+        with locked(self.output_file) as lock_fd:
+            self._append(table, lock_fd)
         return self.output_file
 
     # -- validation ------------------------------------------------------
@@ -151,7 +158,7 @@ class FailureExporter:
 
     # -- writing ---------------------------------------------------------
 
-    def _append(self, table: object) -> None:
+    def _append(self, table: pa.Table, lock_fd: int) -> None:
         path = self.output_file
         try:
             if stat.S_ISLNK(os.lstat(path).st_mode):
@@ -171,24 +178,29 @@ class FailureExporter:
                 error.errno, f"cannot open failure log {path} for writing: {error.strerror}"
             ) from error
         try:
-            size_before = os.fstat(fd).st_size
-            if size_before:
+            size = os.fstat(fd).st_size
+            record = read_record(lock_fd)
+            committed = committed_length(fd, size, record, path)
+            if committed:
                 check_header(os.pread(fd, 4096, 0), path)
-                if os.pread(fd, 1, size_before - 1) != b"\n":
-                    raise FailureLogFormatError(
-                        f"{path} ends in the middle of a line (an interrupted write?); "
-                        "refusing to append after it"
-                    )
-            self._write_all_or_nothing(fd, size_before, table)
+            if size > committed:
+                move_torn_tail(fd, path, committed, size)
+            if not committed and record != 0:
+                # A new log: nothing in it counts until this export returns.
+                write_record(lock_fd, 0)
+            self._write_all_or_nothing(fd, committed, table, lock_fd)
         finally:
             os.close(fd)
 
-    def _write_all_or_nothing(self, fd: int, size_before: int, table: pa.Table) -> None:
+    def _write_all_or_nothing(
+        self, fd: int, size_before: int, table: pa.Table, lock_fd: int
+    ) -> None:
         try:
             if not size_before:
                 write_fully(fd, HEADER_BYTES)
             write_rows(fd, table)
             os.fsync(fd)
+            write_record(lock_fd, os.fstat(fd).st_size)
         except BaseException as error:
             os.ftruncate(fd, size_before)
             if not size_before:

@@ -1,8 +1,9 @@
-"""An inter-process lock for one failure log, held beside it.
+"""The lock file beside a failure log: inter-process lock and commit record.
 
 The lock lives in its own file (``.<log name>.lock``), never on the log
-itself: a writer that must remove or repair the log under the lock cannot
-strand another writer that is waiting on the log's inode.
+itself: a writer that must cut back or repair the log under the lock cannot
+strand another writer waiting on the log's inode. The same file holds the
+log's commit record (see ``commit_record``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["lock_path_for", "locked"]
+from work_data_hub.errors import FailureLogWriteError, UnsafeLogPathError
+
+__all__ = ["lock_path_for", "locked", "locked_shared"]
 
 
 def lock_path_for(log_file: Path) -> Path:
@@ -25,18 +28,54 @@ def lock_path_for(log_file: Path) -> Path:
     return log_file.with_name(f".{log_file.name}.lock")
 
 
+def _open(path: Path, flags: int) -> int:
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        if error.errno == getattr(os, "ELOOP", None):
+            raise UnsafeLogPathError(
+                f"refusing to use the lock file {path}: it is a symbolic link"
+            ) from error
+        raise
+
+
 @contextmanager
-def locked(log_file: Path) -> Iterator[None]:
-    """Hold the exclusive lock of ``log_file`` for the ``with`` block.
+def locked(log_file: Path) -> Iterator[int]:
+    """Hold the exclusive lock of ``log_file``; yield the lock file's descriptor.
 
     Works across processes and across threads of one process (each call opens
-    its own file description). The lock file is opened without following
-    links, so a planted symlink cannot redirect it.
+    its own file description). Links are not followed.
     """
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(lock_path_for(log_file), flags, 0o644)
+    path = lock_path_for(log_file)
+    try:
+        fd = _open(path, os.O_RDWR | os.O_CREAT)
+    except UnsafeLogPathError:
+        raise
+    except OSError as error:
+        raise FailureLogWriteError(
+            error.errno, f"cannot create the lock file {path}: {error.strerror}"
+        ) from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        yield fd
     finally:
         os.close(fd)  # closing releases the flock
+
+
+@contextmanager
+def locked_shared(log_file: Path) -> Iterator[int | None]:
+    """Hold a shared lock of ``log_file`` for reading; yield the descriptor.
+
+    Yields None when there is no lock file (a log copied from elsewhere):
+    reading never creates one, so read-only folders stay readable.
+    """
+    try:
+        fd = _open(lock_path_for(log_file), os.O_RDONLY)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield fd
+    finally:
+        os.close(fd)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Final
 
@@ -11,9 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
+from work_data_hub.infrastructure.validation.commit_record import committed_length, read_record
 from work_data_hub.infrastructure.validation.csv_format import check_header
 from work_data_hub.infrastructure.validation.error_types import ErrorType
+from work_data_hub.infrastructure.validation.file_lock import locked_shared
 from work_data_hub.infrastructure.validation.raw_data_expand import pandas_dtype_for
 from work_data_hub.infrastructure.validation.schema import (
     ERROR_TYPE_DTYPE,
@@ -36,7 +40,28 @@ _CONVERT_OPTIONS: Final = pa_csv.ConvertOptions(
 )
 
 
-def _parse(path: Path) -> pa.Table:
+def _committed_bytes(path: Path) -> pa.Buffer:
+    """The log's bytes that belong to finished exports (memory-mapped, no copy)."""
+    with locked_shared(path) as lock_fd, path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        record = read_record(lock_fd) if lock_fd is not None else None
+        if record is None:  # not written by an exporter here: is it a log at all?
+            check_header(file.read(4096), path)
+        committed = committed_length(file.fileno(), size, record, path)
+    if size > committed:
+        warnings.warn(
+            FailureLogWarning(
+                f"{path}: ignoring {size - committed} bytes after the last finished export "
+                "(an interrupted export); the next export moves them to a sidecar file"
+            ),
+            stacklevel=3,
+        )
+    if committed == 0:
+        return pa.py_buffer(b"")
+    return pa.memory_map(str(path)).read_buffer(committed)
+
+
+def _parse(data: pa.Buffer, path: Path) -> pa.Table:
     # Values with a line break (possible in domain or source_file, never in
     # raw_data) need Arrow's slower quote-aware splitting. Such a line can
     # only ever parse short of the seven columns, so the fast parse fails
@@ -44,7 +69,7 @@ def _parse(path: Path) -> pa.Table:
     for newlines_in_values in (False, True):
         try:
             return pa_csv.read_csv(
-                path,
+                pa.BufferReader(data),
                 read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
                 parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
                 convert_options=_CONVERT_OPTIONS,
@@ -89,9 +114,13 @@ def read_failures(path: str | Path) -> pd.DataFrame:
     [{'row_index': 0, 'error_type': 'VALIDATION_FAILED', 'raw_data': '{"x":1}'}]
     """
     path = Path(path)
-    with path.open("rb") as file:
-        check_header(file.read(4096), path)
-    table = _parse(path)
+    data = _committed_bytes(path)
+    if not data.size:
+        return pd.DataFrame(
+            {name: pd.Series(dtype=dtype) for name, dtype in FAILURE_LOG_DTYPES.items()}
+        )
+    check_header(data[:4096].to_pybytes(), path)
+    table = _parse(data, path)
     error_types = _error_type_categorical(table["error_type"].combine_chunks(), path)
     frame = table.drop_columns(["error_type"]).to_pandas(types_mapper=pandas_dtype_for)
     frame.insert(FIELDNAMES.index("error_type"), "error_type", error_types)
