@@ -12,6 +12,7 @@ bytes never finished.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Sequence
@@ -170,7 +171,7 @@ class FailureExporter:
         try:
             fd = os.open(path, _OPEN_FLAGS, 0o644)
         except OSError as error:
-            if error.errno == getattr(os, "ELOOP", None):
+            if error.errno == errno.ELOOP:
                 raise UnsafeLogPathError(
                     f"refusing to write the failure log through the symbolic link {path}"
                 ) from error

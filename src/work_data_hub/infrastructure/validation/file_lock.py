@@ -8,6 +8,7 @@ log's commit record (see ``commit_record``).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def _open(path: Path, flags: int) -> int:
     try:
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as error:
-        if error.errno == getattr(os, "ELOOP", None):
+        if error.errno == errno.ELOOP:
             raise UnsafeLogPathError(
                 f"refusing to use the lock file {path}: it is a symbolic link"
             ) from error
