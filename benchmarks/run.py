@@ -200,8 +200,10 @@ def scenario_memory(rows: int, repeats: int) -> dict[str, dict[str, float]]:
         for _ in range(repeats):
             output = subprocess.run(
                 [sys.executable, "-m", "benchmarks.memory", str(rows), mode],
-                capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             measured = json.loads(output)
             growths.append(measured["peak_growth"])
             input_bytes = measured["input_bytes"]
@@ -215,27 +217,46 @@ def versions() -> str:
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
-def report(rows: int, repeats: int, baseline_repeats: int, figures: dict[str, Figure],
-           failing: int, memory: dict[str, dict[str, float]], elapsed: float) -> str:  # fmt: skip
+def report(
+    rows: int,
+    repeats: int,
+    baseline_repeats: int,
+    figures: dict[str, Figure],
+    failing: int,
+    memory: dict[str, dict[str, float]],
+    elapsed: float,
+) -> str:
     mb = 1024 * 1024
 
     def timing(name: str, top: str, bottom: str, limit: float, at_least: bool) -> Target:
         upper, lower = figures[top], figures[bottom]
-        return Target(name, upper.median / lower.median, limit, at_least,
-                      min(upper.runs) / min(lower.runs))  # fmt: skip
+        return Target(
+            name, upper.median / lower.median, limit, at_least, min(upper.runs) / min(lower.runs)
+        )
 
     targets = [
         timing("1. export vs per-row baseline (speed-up)", "per_row", "ours", 25, True),
         timing("1. export vs pyarrow floor (slow-down)", "ours", "floor", 4, False),
-        timing("2. to_failed_frame added to validation", "to_failed_frame", "validation", 0.15,
-               False),
-        timing("3. read_failures vs pyarrow read_csv (slow-down)", "read_failures", "read_csv", 2,
-               False),
-        timing("3. expand_raw_data vs json_normalize (speed-up)", "json_normalize", "expand", 3,
-               True),
-        Target("4. peak RSS growth of export / input frame",
-               memory["export"]["peak_growth"] / memory["export"]["input_bytes"], 1.5, False),
-    ]  # fmt: skip
+        timing(
+            "2. to_failed_frame added to validation", "to_failed_frame", "validation", 0.15, False
+        ),
+        timing(
+            "3. read_failures vs pyarrow read_csv (slow-down)",
+            "read_failures",
+            "read_csv",
+            2,
+            False,
+        ),
+        timing(
+            "3. expand_raw_data vs json_normalize (speed-up)", "json_normalize", "expand", 3, True
+        ),
+        Target(
+            "4. peak RSS growth of export / input frame",
+            memory["export"]["peak_growth"] / memory["export"]["input_bytes"],
+            1.5,
+            False,
+        ),
+    ]
     lines = [
         "# Failure-log benchmarks",
         "",
@@ -252,8 +273,10 @@ def report(rows: int, repeats: int, baseline_repeats: int, figures: dict[str, Fi
     for target in targets:
         sign = ">=" if target.at_least else "<="
         fastest = "" if target.fastest_ratio is None else f"{target.fastest_ratio:.2f}"
-        lines.append(f"| {target.name} | {target.ratio:.2f} | {fastest} | {sign} {target.limit:g} "
-                     f"| {'yes' if target.met else '**no**'} |")  # fmt: skip
+        lines.append(
+            f"| {target.name} | {target.ratio:.2f} | {fastest} | {sign} {target.limit:g} "
+            f"| {'yes' if target.met else '**no**'} |"
+        )
     lines += [
         "",
         "## Figures (seconds, median)",
@@ -274,8 +297,10 @@ def report(rows: int, repeats: int, baseline_repeats: int, figures: dict[str, Fi
         "| measured | peak growth | input frame | ratio |",
         "|---|---:|---:|---:|",
     ]
-    for mode, label in (("export", "export of a built failed frame"),
-                        ("build_and_export", "to_failed_frame + export")):  # fmt: skip
+    for mode, label in (
+        ("export", "export of a built failed frame"),
+        ("build_and_export", "to_failed_frame + export"),
+    ):
         values = memory[mode]
         lines.append(
             f"| {label} | {values['peak_growth'] / mb:.0f} MiB | "
@@ -313,8 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     print("scenario 4: memory", file=sys.stderr)
     memory = scenario_memory(args.rows, args.repeats)
     figures = {**export_figures, **validation_figures, **read_figures}
-    text = report(args.rows, args.repeats, args.baseline_repeats, figures, failing, memory,
-                  time.perf_counter() - started)  # fmt: skip
+    text = report(
+        args.rows,
+        args.repeats,
+        args.baseline_repeats,
+        figures,
+        failing,
+        memory,
+        time.perf_counter() - started,
+    )
     print(text)
     args.output.write_text(text, encoding="utf-8")
     return 0

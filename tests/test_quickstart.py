@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_quickstart_runs_as_written(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     code = re.search(r"## Quickstart\n\n```python\n(.*?)```", readme, re.S).group(1)
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                            text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert "P0013" in result.stdout
     assert "P0014" in result.stdout
     logs = list((tmp_path / "logs").glob("wdh_etl_failures_etl_*.csv"))
@@ -23,15 +24,22 @@ def test_readme_quickstart_runs_as_written(tmp_path):
 
 
 def test_sample_job_logs_both_kinds_and_prints_the_path(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "work_data_hub.quickstart"], cwd=tmp_path,
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "work_data_hub.quickstart"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     (log,) = (tmp_path / "logs").glob("wdh_etl_failures_etl_*.csv")
     assert str(log.resolve()) in result.stdout.replace("\n", "")
     failures = read_failures(log)
     assert failures["error_type"].value_counts().to_dict() == {
-        "VALIDATION_FAILED": 3, "DROPPED_IN_PIPELINE": 1,
-        "ENRICHMENT_FAILED": 0, "FK_CONSTRAINT_VIOLATION": 0,
-    }  # fmt: skip
+        "VALIDATION_FAILED": 3,
+        "DROPPED_IN_PIPELINE": 1,
+        "ENRICHMENT_FAILED": 0,
+        "FK_CONSTRAINT_VIOLATION": 0,
+    }
     raw = expand_raw_data(failures)
     # the quoted name with embedded quotes and the '-12.5' row come back as read
     assert '广州珠江"贸易"有限公司' in raw["客户名称"].tolist()

@@ -27,8 +27,10 @@ def read_only(path: Path) -> Iterator[None]:
     does; otherwise the permission bits are cleared.
     """
     if os.geteuid() == 0:
-        if not (_run("mount", "--bind", str(path), str(path))
-                and _run("mount", "-o", "remount,ro,bind", str(path))):  # fmt: skip
+        if not (
+            _run("mount", "--bind", str(path), str(path))
+            and _run("mount", "-o", "remount,ro,bind", str(path))
+        ):
             _run("umount", str(path))
             pytest.skip("cannot make a read-only bind mount here")
         try:

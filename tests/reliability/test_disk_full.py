@@ -18,8 +18,9 @@ from work_data_hub.infrastructure.validation import (
 
 def _frame(rows: int, width: int = 1000) -> pd.DataFrame:
     raw = pd.DataFrame({"text": ["長" * width] * rows})
-    return to_failed_frame(raw, session_id=SESSION, domain="d", source_file="f.csv",
-                           error_type="DROPPED_IN_PIPELINE")  # fmt: skip
+    return to_failed_frame(
+        raw, session_id=SESSION, domain="d", source_file="f.csv", error_type="DROPPED_IN_PIPELINE"
+    )
 
 
 def test_full_disk_raises_and_leaves_the_file_as_it_was(tmp_path):
@@ -67,8 +68,13 @@ def test_file_size_limit_raises_and_leaves_the_file_as_it_was(tmp_path):
             print(error)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.startswith("FailureLogWriteError 27"), result.stdout + result.stderr
     assert "left as it was" in result.stdout
     assert exporter.output_file.read_bytes() == before

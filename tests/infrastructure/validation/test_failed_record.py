@@ -33,8 +33,14 @@ def _record(**overrides) -> FailedRecord:
 def test_fields_in_log_order_and_frozen():
     record = _record()
     assert [f.name for f in dataclasses.fields(FailedRecord)] == [
-        "session_id", "timestamp", "domain", "source_file", "row_index", "error_type", "raw_data",
-    ]  # fmt: skip
+        "session_id",
+        "timestamp",
+        "domain",
+        "source_file",
+        "row_index",
+        "error_type",
+        "raw_data",
+    ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.domain = "x"  # type: ignore[misc]
 

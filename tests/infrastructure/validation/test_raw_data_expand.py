@@ -20,11 +20,15 @@ def _texts(raw_data):
 
 def test_keeps_mixed_huge_nested_and_surrogate_values_exact():
     frame = pd.DataFrame(
-        {"raw_data": ['{"a":1,"b":18446744073709551616,"c":[1,{"x":2}]}',
-                      '{"a":"x","b":null,"c":null}',
-                      '{"d":"\\ud800"}']},
+        {
+            "raw_data": [
+                '{"a":1,"b":18446744073709551616,"c":[1,{"x":2}]}',
+                '{"a":"x","b":null,"c":null}',
+                '{"d":"\\ud800"}',
+            ]
+        },
         index=[10, 11, 12],
-    )  # fmt: skip
+    )
     expanded = expand_raw_data(frame)
     assert expanded.loc[10, "b"] == 2**64
     assert expanded["a"].tolist()[:2] == [1, "x"]
