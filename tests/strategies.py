@@ -161,3 +161,69 @@ def read_back_value(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+# -- hostile values: anything a pandas object column can hold ---------------
+
+any_text = st.text(max_size=40)  # every code point, lone surrogates included
+huge_ints = st.integers(min_value=-(2**200), max_value=2**200)
+scalars = st.one_of(
+    st.none(),
+    any_text,
+    nasty_text,
+    huge_ints,
+    st.floats(),  # NaN, inf, -0.0 included
+    st.booleans(),
+    st.binary(max_size=20),
+    datetimes,
+    datetimes.map(lambda d: pd.Timestamp(d).tz_localize("Asia/Shanghai")),
+    st.decimals(allow_nan=False, allow_infinity=True, places=4),
+)
+hostile_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.text(max_size=5), children, max_size=3),
+    ),
+    max_leaves=6,
+)
+hostile_names = st.one_of(
+    any_text,
+    st.integers(min_value=-5, max_value=5),
+    st.tuples(st.text(max_size=3), st.integers(0, 3)),
+    st.sampled_from(["", "中文", "计划代码", "a\nb", 'q"uote']),
+)
+
+
+@st.composite
+def hostile_frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Object columns of hostile values under odd column names (may collide)."""
+    rows = draw(st.integers(min_value=1, max_value=5))
+    names = draw(st.lists(hostile_names, min_size=1, max_size=4, unique_by=repr))
+    columns = {
+        position: pd.Series(
+            draw(st.lists(hostile_values, min_size=rows, max_size=rows)), dtype=object
+        )
+        for position in range(len(names))
+    }
+    frame = pd.DataFrame(columns)
+    frame.columns = pd.Index(names, dtype=object, tupleize_cols=False)
+    return frame
+
+
+def expected_hostile_json(value: Any) -> Any:
+    """The JSON value a hostile value reads back as (the documented mapping)."""
+    import base64
+    import decimal
+
+    if isinstance(value, decimal.Decimal):
+        if value.is_infinite():
+            return "Infinity" if value > 0 else "-Infinity"
+        return float(value)  # JSON numbers read back as floats
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list | tuple):
+        return [expected_hostile_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): expected_hostile_json(v) for k, v in value.items()}
+    return expected_json_value(value)

@@ -3,7 +3,8 @@
 The fast path hands all rows to Arrow's multi-threaded JSON reader as one
 newline-delimited buffer. Rows it would not read exactly (mixed types in a
 column, integers past 2**53 that could be widened to float, lone surrogates)
-go the exact path: orjson (or the standard library) per row, then columns.
+or arrays and objects go the exact path: orjson (or the standard library)
+per row, then columns.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ def pandas_dtype_for(arrow_type: pa.DataType) -> Any:
 def _column(arrow_type: pa.DataType, values: pa.Array | pa.Array) -> pd.Series:
     if pa.types.is_null(arrow_type):
         return pd.Series([None] * len(values), dtype=object)
-    if pa.types.is_nested(arrow_type):
-        return pd.Series(values.to_pylist(), dtype=object)
     mapped = pandas_dtype_for(arrow_type)
     # __from_arrow__ keeps int64 exact where a detour via float64 would not
     return pd.Series(mapped.__from_arrow__(values) if mapped is not None else values.to_pandas())
@@ -86,8 +85,8 @@ def _arrow_columns(texts: pa.Array) -> dict[str, pd.Series] | None:
             table = pa_json.read_json(pa.BufferReader(data), parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if table.num_rows != len(texts):
-        return None
+    if table.num_rows != len(texts) or any(pa.types.is_nested(f.type) for f in table.schema):
+        return None  # nested values: Arrow's list<null> and friends do not convert back
     return {field.name: _column(field.type, table[field.name]) for field in table.schema}
 
 
@@ -123,7 +122,10 @@ def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
         struct = None
     if struct is not None and pa.types.is_struct(struct.type):
         return {
-            field.name: _column(field.type, child)
+            # nested values stay the Python objects JSON gave
+            field.name: pd.Series([obj.get(field.name) for obj in objects], dtype=object)
+            if pa.types.is_nested(field.type)
+            else _column(field.type, child)
             for field, child in zip(struct.type, struct.flatten(), strict=True)
         }
     # Mixed or out-of-range values: keep exactly what JSON said, as objects.
