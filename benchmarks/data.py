@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from work_data_hub.infrastructure.validation import to_failed_frame
+
+SESSION = "etl_20240301_090000_0a1b2c"
+
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
 CITIES = ["上海", "北京", "广州", "深圳", "杭州", "成都", "南京", "武汉", "西安", "苏州"]
 TRADES = ["制造", "科技", "贸易", "能源", "医药", "食品", "物流", "建设", "传媒", "金融"]
@@ -45,3 +49,14 @@ def annuity_frame(rows: int, seed: int = 7) -> pd.DataFrame:
     for column in ("计划代码", "客户名称", "业务类型", "机构代码"):
         frame[column] = frame[column].astype("str")
     return frame
+
+
+def failed_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every row of ``frame`` as failure-log rows (as a dropped-rows diff would be)."""
+    return to_failed_frame(
+        frame,
+        session_id=SESSION,
+        domain="annuity_performance",
+        source_file="2024-03.xlsx",
+        error_type="DROPPED_IN_PIPELINE",
+    )

@@ -16,10 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.data import annuity_frame
-from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
-
-SESSION = "etl_20240301_090000_0a1b2c"
+from benchmarks.data import SESSION, annuity_frame, failed_frame
+from work_data_hub.infrastructure.validation import FailureExporter
 
 
 def _status_kib(field: str) -> int:
@@ -40,16 +38,6 @@ def _peak_growth(baseline: int) -> int:
     return _status_kib("VmHWM") * 1024 - baseline
 
 
-def _failed(frame):  # type: ignore[no-untyped-def]
-    return to_failed_frame(
-        frame,
-        session_id=SESSION,
-        domain="annuity_performance",
-        source_file="2024-03.xlsx",
-        error_type="DROPPED_IN_PIPELINE",
-    )
-
-
 def main(rows: int, mode: str) -> dict[str, int]:
     """Measure one mode in this process: "export" (failed frame built before
     the measurement starts) or "build_and_export" (both measured)."""
@@ -57,11 +45,11 @@ def main(rows: int, mode: str) -> dict[str, int]:
     input_bytes = int(frame.memory_usage(deep=True).sum())
     folder = Path(tempfile.mkdtemp())
     # warm up imports and kernels on a small slice so they do not count
-    FailureExporter(SESSION, folder / "warm").export(_failed(frame.head(1000)))
-    failed = _failed(frame) if mode == "export" else None
+    FailureExporter(SESSION, folder / "warm").export(failed_frame(frame.head(1000)))
+    failed = failed_frame(frame) if mode == "export" else None
     baseline = _reset_peak()
     FailureExporter(SESSION, folder / "log").export(
-        failed if failed is not None else _failed(frame)
+        failed if failed is not None else failed_frame(frame)
     )
     return {"input_bytes": input_bytes, "peak_growth": _peak_growth(baseline)}
 
