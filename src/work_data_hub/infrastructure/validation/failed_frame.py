@@ -83,8 +83,7 @@ def _locate(
             raise FailedFrameError(
                 "pydantic errors do not carry the source rows: pass raw=<the frame as read>"
             )
-        _check_source_index(raw, "raw")
-        labels = pydantic_failing_labels(failures, raw)
+        labels = pydantic_failing_labels(failures, raw)  # raw is checked when rows are taken
         return labels, raw, ErrorType(error_type or ErrorType.VALIDATION_FAILED)
     if isinstance(failures, pd.DataFrame):
         if error_type is None:
