@@ -1,0 +1,94 @@
+"""The sessions in a logs folder, and finding one log by id, prefix or path."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.infrastructure.validation import ErrorType, read_failures
+from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
+
+__all__ = ["list_sessions", "resolve_log"]
+
+_LOG_NAME = re.compile(rf"wdh_etl_failures_({SESSION_ID_PATTERN.pattern})\.csv")
+ERROR_COLUMNS = [e.value for e in ErrorType]
+
+
+def _logs_in(logs_dir: Path) -> dict[str, Path]:
+    if not logs_dir.is_dir():
+        raise FileNotFoundError(f"no logs folder at {logs_dir}")
+    found = {}
+    for path in logs_dir.iterdir():
+        match = _LOG_NAME.fullmatch(path.name)
+        if match and path.is_file():
+            found[match.group(1)] = path
+    return found
+
+
+def _started(session_id: str) -> datetime:
+    return datetime.strptime(session_id[4:19], "%Y%m%d_%H%M%S")
+
+
+def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
+    """Return one row per session log in ``logs_dir``, newest first.
+
+    Columns: ``session_id``, ``started`` (local time, from the id), ``path``,
+    ``rows``, one count per error type, and ``domains`` (comma-separated).
+
+    >>> import tempfile
+    >>> list_sessions(tempfile.mkdtemp()).columns.tolist()[:4]
+    ['session_id', 'started', 'path', 'rows']
+    """
+    records = []
+    for session_id, path in _logs_in(Path(logs_dir)).items():
+        failures = read_failures(path)
+        counts = failures["error_type"].value_counts()
+        records.append(
+            {
+                "session_id": session_id,
+                "started": _started(session_id),
+                "path": str(path),
+                "rows": len(failures),
+                **{name: int(counts.get(name, 0)) for name in ERROR_COLUMNS},
+                "domains": ", ".join(sorted(failures["domain"].unique())),
+            }
+        )
+    columns = ["session_id", "started", "path", "rows", *ERROR_COLUMNS, "domains"]
+    frame = pd.DataFrame(records, columns=columns)
+    frame = frame.sort_values(["started", "session_id"], ascending=False, ignore_index=True)
+    return frame.astype(
+        {"started": "datetime64[us]", "rows": "int64"} | dict.fromkeys(ERROR_COLUMNS, "int64")
+    )
+
+
+def resolve_log(reference: str | Path | None, logs_dir: str | Path = "logs") -> Path:
+    """Return the log a user means: a file path, a session id, a unique id prefix,
+    or (None) the newest session in ``logs_dir``.
+
+    Raises:
+        FileNotFoundError: no such file, no logs folder, or no session matches.
+        FailureLogFormatError: a prefix matches several sessions.
+    """
+    if reference is not None and (Path(reference).is_file() or str(reference).endswith(".csv")):
+        path = Path(reference)
+        if not path.is_file():
+            raise FileNotFoundError(f"no failure log at {path}")
+        return path
+    logs = _logs_in(Path(logs_dir))
+    if not logs:
+        raise FileNotFoundError(f"no failure logs in {logs_dir}")
+    if reference is None:
+        return logs[max(logs, key=lambda sid: (_started(sid), sid))]
+    matches = sorted(sid for sid in logs if sid.startswith(str(reference)))
+    if not matches:
+        raise FileNotFoundError(f"no session in {logs_dir} starts with {str(reference)!r}")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5])
+        raise FailureLogFormatError(
+            f"{str(reference)!r} matches {len(matches)} sessions ({shown}); give more of the id"
+        )
+    return logs[matches[0]]

@@ -1,0 +1,70 @@
+import pytest
+
+from tests.analysis.conftest import write_log
+from work_data_hub.analysis import list_sessions, resolve_log
+from work_data_hub.errors import FailureLogFormatError
+
+OLD = "etl_20240301_090000_aaaaaa"
+NEW = "etl_20240302_090000_bbbbbb"
+NEWER_SAME_SECOND = "etl_20240302_090000_cccccc"
+
+
+@pytest.fixture
+def logs(tmp_path, raw):
+    write_log(tmp_path, OLD, [("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[:2])])
+    write_log(
+        tmp_path,
+        NEW,
+        [
+            ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", raw.iloc[:3]),
+            ("annuity_income", "c.csv", "DROPPED_IN_PIPELINE", raw.iloc[3:]),
+        ],
+    )
+    (tmp_path / "notes.txt").write_text("not a log")
+    (tmp_path / "wdh_etl_failures_bad.csv").write_text("not a session log")
+    return tmp_path
+
+
+def test_sessions_newest_first_with_counts(logs):
+    sessions = list_sessions(logs)
+    assert sessions["session_id"].tolist() == [NEW, OLD]
+    newest = sessions.iloc[0]
+    assert newest["rows"] == 5
+    assert newest["ENRICHMENT_FAILED"] == 3
+    assert newest["DROPPED_IN_PIPELINE"] == 2
+    assert newest["VALIDATION_FAILED"] == 0
+    assert newest["domains"] == "annuity_income, annuity_performance"
+    assert str(newest["started"]) == "2024-03-02 09:00:00"
+    assert newest["path"].endswith(f"wdh_etl_failures_{NEW}.csv")
+
+
+def test_no_logs_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no logs folder"):
+        list_sessions(tmp_path / "missing")
+    assert list_sessions(tmp_path).empty
+
+
+def test_resolve_by_id_prefix_path_or_newest(logs, raw):
+    assert resolve_log(None, logs).name == f"wdh_etl_failures_{NEW}.csv"
+    assert resolve_log(OLD, logs).name == f"wdh_etl_failures_{OLD}.csv"
+    assert resolve_log("etl_20240301", logs).name == f"wdh_etl_failures_{OLD}.csv"
+    path = logs / f"wdh_etl_failures_{OLD}.csv"
+    assert resolve_log(str(path), logs) == path
+    write_log(logs, NEWER_SAME_SECOND, [("d", "f", "VALIDATION_FAILED", raw.iloc[:1])])
+    assert resolve_log(None, logs).name == f"wdh_etl_failures_{NEWER_SAME_SECOND}.csv"
+    with pytest.raises(FailureLogFormatError, match="matches 2 sessions"):
+        resolve_log("etl_20240302", logs)
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [("etl_1999", "no session .* starts with 'etl_1999'"), ("missing.csv", "no failure log at")],
+)
+def test_resolve_errors(logs, reference, message):
+    with pytest.raises(FileNotFoundError, match=message):
+        resolve_log(reference, logs)
+
+
+def test_resolve_in_an_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no failure logs in"):
+        resolve_log(None, tmp_path)
