@@ -1,0 +1,109 @@
+"""Thin views over analysis frames: Rich in the terminal, HTML in Jupyter.
+
+The views hold the DataFrame they show and nothing else, so the terminal,
+the notebook and ``--json`` all present the same data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from work_data_hub.infrastructure.validation import expand_raw_data
+
+__all__ = ["SHORT_HEADERS", "FailureCards", "FrameView", "cell_text"]
+
+#: Short terminal headers for the error-type count columns (80-column screens).
+SHORT_HEADERS = {
+    "VALIDATION_FAILED": "invalid",
+    "DROPPED_IN_PIPELINE": "dropped",
+    "ENRICHMENT_FAILED": "enrich",
+    "FK_CONSTRAINT_VIOLATION": "fk",
+}
+
+
+def cell_text(value: object) -> str:
+    """Text of one cell: missing values are empty, everything else ``str``."""
+    if value is None or (not isinstance(value, list | dict) and bool(pd.isna(value))):  # type: ignore[call-overload]
+        return ""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+
+
+@dataclass(frozen=True)
+class FrameView:
+    """A DataFrame as a table: Rich for the terminal, HTML for Jupyter."""
+
+    frame: pd.DataFrame
+    title: str = ""
+
+    def _flat(self) -> pd.DataFrame:
+        named = any(name is not None for name in self.frame.index.names)
+        return self.frame.reset_index() if named else self.frame
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        flat = self._flat()
+        table = Table(title=self.title or None, box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in flat.columns:
+            numeric = pd.api.types.is_numeric_dtype(flat[name])
+            header = SHORT_HEADERS.get(str(name), str(name))
+            table.add_column(header, justify="right" if numeric else "left", overflow="fold")
+        for row in flat.itertuples(index=False):
+            table.add_row(*(cell_text(value) for value in row))
+        yield table
+
+    def _repr_html_(self) -> str:
+        heading = f"<h4>{html.escape(self.title)}</h4>" if self.title else ""
+        return heading + self._flat().to_html(index=False, na_rep="", escape=True)
+
+
+@dataclass(frozen=True)
+class FailureCards:
+    """Failed rows one card each: where it failed, then the source row as read.
+
+    Readable at 80 columns however wide the source row was.
+    """
+
+    failures: pd.DataFrame
+    expanded: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expanded", expand_raw_data(self.failures))
+
+    def _title(self, row: pd.Series) -> str:
+        return (
+            f"{row['domain']} · {row['source_file']} · row {cell_text(row['row_index'])} · "
+            f"{row['error_type']}"
+        )
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        if self.failures.empty:
+            yield Text("no failed rows")
+            return
+        for position, (_, row) in enumerate(self.failures.iterrows()):
+            card = Table(show_header=False, box=box.SIMPLE, pad_edge=False)
+            card.add_column("column", style="cyan", overflow="fold")
+            card.add_column("value", overflow="fold")
+            for name, value in self.expanded.iloc[position].items():
+                card.add_row(str(name), cell_text(value))
+            yield Text(self._title(row), style="bold")
+            yield card
+
+    def _repr_html_(self) -> str:
+        parts = []
+        for position, (_, row) in enumerate(self.failures.iterrows()):
+            cells = "".join(
+                f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(cell_text(value))}</td></tr>"
+                for name, value in self.expanded.iloc[position].items()
+            )
+            parts.append(f"<h4>{html.escape(self._title(row))}</h4><table>{cells}</table>")
+        return "".join(parts) or "<p>no failed rows</p>"
