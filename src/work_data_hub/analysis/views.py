@@ -50,13 +50,20 @@ class FrameView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
         flat = self._flat()
-        table = Table(title=self.title or None, box=box.SIMPLE_HEAD, pad_edge=False)
-        for name in flat.columns:
+        headers = {name: SHORT_HEADERS.get(str(name), str(name)) for name in flat.columns}
+        title = Text(self.title) if self.title else None
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        for position, name in enumerate(flat.columns):
             numeric = pd.api.types.is_numeric_dtype(flat[name])
-            header = SHORT_HEADERS.get(str(name), str(name))
-            table.add_column(header, justify="right" if numeric else "left", overflow="fold")
+            table.add_column(
+                Text(headers[name]),
+                justify="right" if numeric else "left",
+                overflow="fold",
+                # the first column names the row (a session id, a domain): keep it whole
+                no_wrap=position == 0,
+            )
         for row in flat.itertuples(index=False):
-            table.add_row(*(cell_text(value) for value in row))
+            table.add_row(*(Text(cell_text(value)) for value in row))
         yield table
 
     def _repr_html_(self) -> str:
@@ -68,7 +75,8 @@ class FrameView:
 class FailureCards:
     """Failed rows one card each: where it failed, then the source row as read.
 
-    Readable at 80 columns however wide the source row was.
+    Readable at 80 columns however wide the source row was. A ``status``
+    column (from ``diff_sessions``) leads each card's title.
     """
 
     failures: pd.DataFrame
@@ -78,9 +86,10 @@ class FailureCards:
         object.__setattr__(self, "expanded", expand_raw_data(self.failures))
 
     def _title(self, row: pd.Series) -> str:
+        status = f"{row['status']} · " if "status" in row.index else ""
         return (
-            f"{row['domain']} · {row['source_file']} · row {cell_text(row['row_index'])} · "
-            f"{row['error_type']}"
+            f"{status}{row['domain']} · {row['source_file']} · "
+            f"row {cell_text(row['row_index'])} · {row['error_type']}"
         )
 
     def __rich_console__(
@@ -94,7 +103,7 @@ class FailureCards:
             card.add_column("column", style="cyan", overflow="fold")
             card.add_column("value", overflow="fold")
             for name, value in self.expanded.iloc[position].items():
-                card.add_row(str(name), cell_text(value))
+                card.add_row(Text(str(name)), Text(cell_text(value)))
             yield Text(self._title(row), style="bold")
             yield card
 

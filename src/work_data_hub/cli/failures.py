@@ -1,0 +1,208 @@
+"""``wdh-failures``: what failed in a run, where, and is it new.
+
+    wdh-failures sessions
+    wdh-failures summary [SESSION|FILE]
+    wdh-failures show [SESSION|FILE] [--domain D] [--error-type T] [--source-file F] [--limit N]
+    wdh-failures diff OLD NEW
+    wdh-failures excel [SESSION|FILE] -o PATH
+
+SESSION is a session id or a unique prefix of one; without it, the newest
+session in --logs-dir. Exit status: 0 done, 1 bad input or a log with an
+interrupted export (reported), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from work_data_hub.analysis import (
+    FailureCards,
+    FrameView,
+    diff_sessions,
+    list_sessions,
+    resolve_log,
+    summarize,
+    to_excel,
+)
+from work_data_hub.cli.console import make_console
+from work_data_hub.errors import FailureLogWarning, WorkDataHubError
+from work_data_hub.infrastructure.validation import ErrorType, read_failures
+
+__all__ = ["main"]
+
+
+class Problems:
+    """What a command must report on stderr besides its output (torn tails)."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def read(self, path: Path) -> pd.DataFrame:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FailureLogWarning)
+            frame = read_failures(path)
+        self.messages += [
+            str(w.message) for w in caught if issubclass(w.category, FailureLogWarning)
+        ]
+        return frame
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", force_ascii=False)
+    )
+    return records
+
+
+def _sessions(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    sessions = list_sessions(args.logs_dir)
+    if sessions.empty:
+        raise FileNotFoundError(f"no failure logs in {args.logs_dir}")
+    if args.json:
+        return _records(sessions.astype({"started": str}))
+    # the start time is in the id; the path is --logs-dir plus the id
+    shown = sessions.drop(columns=["path", "started"])
+    out.print(FrameView(shown, title=f"Failure logs in {args.logs_dir}"))
+    return None
+
+
+def _summary(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    path = resolve_log(args.log, args.logs_dir)
+    summary = summarize(problems.read(path))
+    if args.json:
+        return {"log": str(path), "summary": _records(summary.reset_index())}
+    out.print(FrameView(summary, title=path.name))
+    return None
+
+
+def _selected(args: argparse.Namespace, failures: pd.DataFrame) -> pd.DataFrame:
+    keep = pd.Series(True, index=failures.index)
+    if args.domain:
+        keep &= failures["domain"] == args.domain
+    if args.error_type:
+        keep &= failures["error_type"] == args.error_type
+    if args.source_file:
+        keep &= failures["source_file"] == args.source_file
+    return failures[keep]
+
+
+def _show(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    path = resolve_log(args.log, args.logs_dir)
+    selected = _selected(args, problems.read(path))
+    shown = selected.head(args.limit)
+    if args.json:
+        rows = shown.drop(columns="raw_data").astype({"timestamp": str})
+        return [
+            {**record, "raw": json.loads(text)}
+            for record, text in zip(_records(rows), shown["raw_data"], strict=True)
+        ]
+    out.print(FailureCards(shown))
+    more = len(selected) - len(shown)
+    out.print(
+        f"{len(shown)} of {len(selected)} failed rows"
+        + (f" (--limit {args.limit})" if more else "")
+    )
+    return None
+
+
+def _diff(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    old_path, new_path = (resolve_log(ref, args.logs_dir) for ref in (args.old, args.new))
+    diff = diff_sessions(problems.read(old_path), problems.read(new_path))
+    counts = diff["status"].value_counts().reindex(["new", "resolved", "persisting"], fill_value=0)
+    if args.json:
+        rows = diff.astype({"timestamp": str})
+        return {
+            "old": str(old_path),
+            "new": str(new_path),
+            "counts": counts.to_dict(),
+            "failures": _records(rows),
+        }
+    out.print(
+        f"{old_path.name} -> {new_path.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    )
+    changed = diff[diff["status"] != "persisting"].head(args.limit)
+    out.print(FailureCards(changed))
+    return None
+
+
+def _excel(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    path = resolve_log(args.log, args.logs_dir)
+    written = to_excel(problems.read(path), args.output)
+    if args.json:
+        return {"log": str(path), "excel": str(written.resolve())}
+    out.print(f"Wrote {written.resolve()}", markup=False)
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--plain", action="store_true", help="no colour or links")
+    parser = argparse.ArgumentParser(
+        prog="wdh-failures", description=__doc__.split("\n")[0], parents=[common]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("sessions", parents=[common], help="list the sessions, newest first")
+    summary = commands.add_parser("summary", parents=[common], help="counts by domain and file")
+    summary.add_argument("log", nargs="?", metavar="SESSION|FILE")
+    show = commands.add_parser("show", parents=[common], help="failed rows, as read")
+    show.add_argument("log", nargs="?", metavar="SESSION|FILE")
+    show.add_argument("--domain")
+    show.add_argument("--error-type", choices=[e.value for e in ErrorType])
+    show.add_argument("--source-file")
+    show.add_argument("--limit", type=int, default=20)
+    diff = commands.add_parser("diff", parents=[common], help="new, resolved, persisting")
+    diff.add_argument("old", metavar="OLD")
+    diff.add_argument("new", metavar="NEW")
+    diff.add_argument("--limit", type=int, default=20, help="new and resolved rows shown")
+    excel = commands.add_parser("excel", parents=[common], help="write an Excel workbook")
+    excel.add_argument("log", nargs="?", metavar="SESSION|FILE")
+    excel.add_argument("-o", "--output", type=Path, required=True)
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Problems], Any]] = {
+    "sessions": _sessions,
+    "summary": _summary,
+    "show": _show,
+    "diff": _diff,
+    "excel": _excel,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``wdh-failures``; return the exit status."""
+    args = _parser().parse_args(argv)
+    if getattr(args, "limit", 1) < 1:
+        _parser().error("--limit must be at least 1")
+    out = make_console(plain=args.plain)
+    problems = Problems()
+    try:
+        result = COMMANDS[args.command](args, out, problems)
+    except (WorkDataHubError, OSError) as error:
+        _say(f"wdh-failures: {error}")
+        return 1
+    if args.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    for message in problems.messages:
+        _say(f"wdh-failures: warning: {message}")
+    return 1 if problems.messages else 0
+
+
+def _say(message: str) -> None:
+    # One line, never wrapped: scripts and people grep for it.
+    sys.stderr.write(" ".join(message.split("\n")) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
