@@ -1,0 +1,71 @@
+"""notebooks/failure_analysis.ipynb runs top to bottom on a real kernel."""
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+from nbclient import NotebookClient
+
+from tests.analysis.conftest import write_log
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "failure_analysis.ipynb"
+OLD = "etl_20240301_090000_aaaaaa"
+NEW = "etl_20240302_090000_bbbbbb"
+
+
+def _run(logs: Path, monkeypatch) -> nbformat.NotebookNode:
+    monkeypatch.setenv("WDH_LOGS_DIR", str(logs))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
+    client.execute()
+    return notebook
+
+
+def _text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        data = output.get("data", {})
+        parts.append(data.get("text/html", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_notebook_answers_what_where_and_is_it_new(tmp_path, monkeypatch):
+    raw = pd.DataFrame({"计划代码": ["P1", "P2", "P3"], "客户名称": ["甲", "乙", "丙"]})
+    logs = tmp_path / "logs"
+    write_log(logs, OLD, [("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[0, 1]])])
+    write_log(
+        logs,
+        NEW,
+        [
+            ("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[1, 2]]),
+            ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", raw.iloc[[0]]),
+        ],
+    )
+    cells = [c for c in _run(logs, monkeypatch).cells if c.cell_type == "code"]
+    assert not any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", []))
+    sessions, summary, chart, top_files, drill, cards, diff = cells[1:]
+    assert NEW in _text(sessions)
+    assert OLD in _text(sessions)
+    assert f"wdh_etl_failures_{NEW}.csv" in _text(summary)
+    assert "annuity_performance" in _text(summary)
+    assert any("image/png" in o.get("data", {}) for o in chart["outputs"])
+    assert "a.csv" in _text(top_files)
+    assert "2 failed rows in annuity_income" in _text(drill)
+    assert "计划代码" in _text(drill)
+    assert "丙" in _text(cards)
+    assert f"Compared with wdh_etl_failures_{OLD}.csv: 2 new, 1 persisting, 1 resolved" in _text(
+        diff
+    )
+
+
+def test_notebook_runs_on_a_fresh_clone_with_no_logs(tmp_path, monkeypatch):
+    cells = [c for c in _run(tmp_path / "logs", monkeypatch).cells if c.cell_type == "code"]
+    assert not any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", []))
+    assert "No earlier session to compare with." in _text(cells[-1])
