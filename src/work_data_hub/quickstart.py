@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
+from work_data_hub.analysis import FrameView
 from work_data_hub.infrastructure.validation import (
     FailureExporter,
     dropped_rows,
@@ -67,13 +68,11 @@ def run(logs_dir: Path = Path("logs"), console: Console | None = None) -> Path:
         )
 
     failures = read_failures(exporter.output_file)
-    table = Table("row_index", "error_type", "raw_data", title=f"Session {session_id}")
-    for row in failures.itertuples():
-        table.add_row(str(row.row_index), str(row.error_type), str(row.raw_data))
-    console.print(table)
+    shown = failures[["row_index", "error_type", "raw_data"]]
+    console.print(FrameView(shown, title=f"Session {session_id}"))
     console.print(f"{len(raw)} rows read, {len(failures)} failed")
     link = exporter.output_file.resolve()
-    console.print(f"Saved failure log to [link={link.as_uri()}]{link}[/link]")
+    console.print(Text.assemble("Saved failure log to ", (str(link), f"link {link.as_uri()}")))
     return exporter.output_file
 
 
