@@ -14,6 +14,7 @@ __all__ = [
     "FailureLogWriteError",
     "InvalidSessionIdError",
     "RawDataEncodingError",
+    "SourceFileError",
     "UnsafeLogPathError",
     "WorkDataHubError",
 ]
@@ -49,3 +50,7 @@ class FailureLogWriteError(WorkDataHubError, OSError):
 
 class FailureLogWarning(UserWarning):
     """Something about a failure log the operator should know; nothing was lost."""
+
+
+class SourceFileError(WorkDataHubError, ValueError):
+    """A source file cannot be read as a table (missing, empty, corrupt, unsupported)."""

@@ -1,0 +1,1 @@
+"""Sources and the database: reading what comes in, writing what goes out."""
