@@ -1,0 +1,22 @@
+"""Annuity income: trustee and investment fees per customer and month."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from work_data_hub.domain.annuity import annuity_steps, bronze_schema, gold_schema
+from work_data_hub.domain.pipeline import Step
+from work_data_hub.domain.reference import Reference
+
+__all__ = ["AMOUNTS", "BRONZE", "BUSINESS_TYPES", "GOLD", "NAME", "steps"]
+
+NAME: Final = "annuity_income"
+AMOUNTS: Final = ("固费", "浮费", "回补", "税")
+BUSINESS_TYPES: Final = ("企年受托", "企年投资", "职年受托", "职年投资")
+BRONZE: Final = bronze_schema(NAME, amounts=AMOUNTS, choices={"业务类型": BUSINESS_TYPES})
+GOLD: Final = gold_schema(NAME, amounts=AMOUNTS)
+
+
+def steps(reference: Reference) -> list[Step]:
+    """The pipeline of this domain over ``reference``."""
+    return annuity_steps(NAME, bronze=BRONZE, gold=GOLD, amounts=AMOUNTS, reference=reference)

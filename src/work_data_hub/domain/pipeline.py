@@ -1,0 +1,134 @@
+"""Domain pipelines as named steps; every rejected row is logged exactly once.
+
+A step takes the rows that are still in play (index = source row numbers)
+and returns the rows it keeps; rows it does not keep are rejected with the
+step's error type. Validation steps may instead raise a pandera error, whose
+failing rows are rejected. The runner turns each step's rejects into the
+failure-log frame at once, with ``raw_data`` taken from the source rows as
+read, and checks conservation: read = kept + rejected, disjoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.errors as pa_errors
+
+from work_data_hub.errors import WorkDataHubError
+from work_data_hub.infrastructure.validation import (
+    ErrorType,
+    dropped_rows,
+    to_failed_frame,
+)
+from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
+
+__all__ = ["PipelineRun", "RowConservationError", "Step", "run_steps"]
+
+StepFunction = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+class RowConservationError(WorkDataHubError, AssertionError):
+    """A pipeline lost or duplicated rows: read != kept + rejected."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step: ``run`` returns the rows it keeps (possibly transformed)."""
+
+    name: str
+    error_type: ErrorType
+    run: StepFunction
+
+
+@dataclass
+class PipelineRun:
+    """What a pipeline did to one source file."""
+
+    kept: pd.DataFrame
+    failures: pd.DataFrame
+    rejected_by_step: dict[str, int] = field(default_factory=dict)
+
+    def failed_by_type(self) -> dict[str, int]:
+        counts = self.failures["error_type"].astype(str).value_counts()
+        return {e.value: int(counts.get(e.value, 0)) for e in ErrorType}
+
+
+def _apply(step: Step, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """Run one step; return (kept rows, labels of the rejected rows)."""
+    try:
+        kept = step.run(rows)
+    except (pa_errors.SchemaErrors, pa_errors.SchemaError) as error:
+        rejected = pandera_failing_labels(error)
+        kept = rows.drop(index=rejected)
+        return kept, rejected
+    unknown = kept.index.difference(rows.index)
+    if len(unknown) or not kept.index.is_unique:
+        raise RowConservationError(
+            f"step {step.name!r} returned rows that were not given to it or twice "
+            f"(labels {unknown.tolist()[:5]}): steps may only keep, drop or change rows"
+        )
+    return kept, dropped_rows(rows, kept).index
+
+
+def run_steps(
+    raw: pd.DataFrame,
+    steps: Sequence[Step],
+    *,
+    session_id: str,
+    domain: str,
+    source_file: str,
+) -> PipelineRun:
+    """Run ``steps`` over ``raw`` (the source as read); log each rejected row once.
+
+    >>> raw = pd.DataFrame({"计划代码": ["P1", "小计", "P2"]})
+    >>> not_subtotal = Step("drop_subtotals", ErrorType.DROPPED_IN_PIPELINE,
+    ...                     lambda rows: rows[~rows["计划代码"].str.contains("计")])
+    >>> run = run_steps(raw, [not_subtotal], session_id="etl_20240101_120000_abcdef",
+    ...                 domain="annuity_performance", source_file="a.csv")
+    >>> run.kept.index.tolist(), run.failures["row_index"].tolist()
+    ([0, 2], [1])
+    """
+    rows = raw
+    parts: list[pd.DataFrame] = []
+    counts: dict[str, int] = {}
+    for step in steps:
+        if rows.empty:  # nothing left; later steps may need columns a bad file lacks
+            counts[step.name] = 0
+            continue
+        rows, rejected = _apply(step, rows)
+        counts[step.name] = len(rejected)
+        if len(rejected):
+            parts.append(
+                to_failed_frame(
+                    raw.loc[rejected],
+                    raw=raw,
+                    error_type=step.error_type,
+                    session_id=session_id,
+                    domain=domain,
+                    source_file=source_file,
+                )
+            )
+    failures = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else to_failed_frame(
+            raw.iloc[:0],
+            error_type=ErrorType.VALIDATION_FAILED,
+            session_id=session_id,
+            domain=domain,
+            source_file=source_file,
+        )
+    )
+    logged = pd.Index(failures["row_index"].astype("int64"))
+    if (
+        logged.has_duplicates
+        or len(logged.intersection(rows.index))
+        or (len(logged) + len(rows) != len(raw))
+    ):
+        raise RowConservationError(
+            f"{source_file}: {len(raw)} rows read but {len(rows)} kept and {len(logged)} "
+            "logged (or a row both): a step lost or duplicated rows"
+        )
+    return PipelineRun(kept=rows, failures=failures, rejected_by_step=counts)
