@@ -1,0 +1,173 @@
+"""The database the pipelines load into: reference tables and one table per domain.
+
+SQLite by default (any SQLAlchemy URL works where the dialect supports
+``INSERT ... ON CONFLICT``). Foreign keys are enforced (SQLite: ``PRAGMA
+foreign_keys=ON`` on every connection). Every loaded row carries its lineage
+(``source_file``, ``row_index``, ``session_id``); loading a source file again
+replaces that file's earlier rows in the same transaction, so re-runs never
+duplicate rows and a file's rows land all together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+
+__all__ = ["LINEAGE", "Database"]
+
+LINEAGE: Final = ("source_file", "row_index", "session_id")
+_KEY_COLUMNS: Final = ("月度", "计划代码", "客户名称", "company_id")
+
+
+def _domain_table(
+    metadata: MetaData, name: str, amounts: Sequence[str], texts: Sequence[str]
+) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("月度", DateTime, nullable=False),
+        Column("计划代码", String, ForeignKey("plans.计划代码"), nullable=False),
+        Column("客户名称", Text),
+        Column("company_id", String, nullable=False),
+        *(Column(column, Text) for column in texts),
+        *(Column(column, Float) for column in amounts),
+        Column("extra", Text, doc="other source columns, as a JSON object"),
+        Column("source_file", String, nullable=False),
+        Column("row_index", Integer, nullable=False),
+        Column("session_id", String, nullable=False),
+        UniqueConstraint("source_file", "row_index", name=f"uq_{name}_lineage"),
+    )
+
+
+class Database:
+    """Reference tables (``plans``, ``company_mapping``) and the domain tables.
+
+    >>> import tempfile
+    >>> db = Database(f"sqlite:///{tempfile.mkdtemp()}/wdh.db")
+    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
+    ...                     companies=pd.DataFrame({"客户名称": ["甲"], "company_id": ["C1"]}))
+    >>> db.reference_frames()[0].to_dict("records")
+    [{'计划代码': 'P1', '计划名称': '一'}]
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        self.metadata = MetaData()
+        self.plans = Table(
+            "plans",
+            self.metadata,
+            Column("计划代码", String, primary_key=True),
+            Column("计划名称", Text),
+        )
+        self.companies = Table(
+            "company_mapping",
+            self.metadata,
+            Column("客户名称", String, primary_key=True),
+            Column("company_id", String, nullable=False),
+        )
+        self.domains: dict[str, Table] = {}
+
+    def add_domain(self, name: str, *, amounts: Sequence[str], texts: Sequence[str] = ()) -> None:
+        """Declare (and create if missing) the table of domain ``name``."""
+        self.domains[name] = _domain_table(self.metadata, name, amounts, texts)
+        self.metadata.create_all(self.engine)
+
+    def _upsert(self, table: Table, frame: pd.DataFrame, key: str) -> None:
+        rows: list[dict[str, Any]] = [
+            {str(k): v for k, v in record.items()} for record in frame.to_dict("records")
+        ]
+        if not rows:
+            return
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
+        if dialect is None:
+            raise NotImplementedError(f"upserts are not written for {self.engine.dialect.name}")
+        statement = dialect.insert(table)
+        others = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
+        with self.engine.begin() as connection:
+            connection.execute(
+                statement.on_conflict_do_update(index_elements=[key], set_=others), rows
+            )
+
+    def upsert_reference(self, *, plans: pd.DataFrame, companies: pd.DataFrame) -> None:
+        """Insert or update the plans and the company mapping."""
+        self.metadata.create_all(self.engine)
+        self._upsert(self.plans, plans[["计划代码", "计划名称"]].astype(str), "计划代码")
+        self._upsert(self.companies, companies[["客户名称", "company_id"]].astype(str), "客户名称")
+
+    def reference_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ``plans`` and ``company_mapping`` tables as frames."""
+        with self.engine.connect() as connection:
+            plans = pd.DataFrame(
+                connection.execute(select(self.plans)).all(), columns=["计划代码", "计划名称"]
+            )
+            companies = pd.DataFrame(
+                connection.execute(select(self.companies)).all(), columns=["客户名称", "company_id"]
+            )
+        return plans, companies
+
+    def load(self, domain: str, rows: pd.DataFrame, *, source_file: str, session_id: str) -> int:
+        """Replace ``source_file``'s rows in the domain table with ``rows``, atomically.
+
+        ``rows`` are the pipeline's kept rows, indexed by source row number.
+        Returns the number of rows loaded.
+        """
+        table = self.domains[domain]
+        records = self._records(table, rows, source_file=source_file, session_id=session_id)
+        with self.engine.begin() as connection:
+            connection.execute(delete(table).where(table.c.source_file == source_file))
+            if records:
+                connection.execute(insert(table), records)
+        return len(records)
+
+    def _records(
+        self, table: Table, rows: pd.DataFrame, *, source_file: str, session_id: str
+    ) -> list[dict[str, Any]]:
+        known = [c.name for c in table.columns if c.name not in ("id", "extra", *LINEAGE)]
+        extra = [c for c in rows.columns if c not in known]
+        frame = rows.reindex(columns=known).assign(
+            extra=encode_rows(rows[extra]).to_numpy() if extra else None,
+            source_file=source_file,
+            row_index=rows.index.to_numpy(dtype="int64"),
+            session_id=session_id,
+        )
+        cleaned = frame.astype(object).where(frame.notna(), None)
+        return [{str(k): v for k, v in record.items()} for record in cleaned.to_dict("records")]
+
+    def rows(self, domain: str) -> pd.DataFrame:
+        """Every row of a domain table, as a frame."""
+        table = self.domains[domain]
+        with self.engine.connect() as connection:
+            result = connection.execute(select(table).order_by(table.c.id))
+            return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,83 @@
+"""The database layer against a real SQLite file."""
+
+import json
+
+import pandas as pd
+import pytest
+import sqlalchemy
+
+from work_data_hub.io.database import Database
+
+PLANS = pd.DataFrame({"计划代码": ["P1", "P2"], "计划名称": ["计划一", "计划二"]})
+COMPANIES = pd.DataFrame({"客户名称": ["甲", "乙"], "company_id": ["C1", "C2"]})
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'wdh.db'}")
+    db.upsert_reference(plans=PLANS, companies=COMPANIES)
+    db.add_domain("annuity_performance", amounts=["期末资产规模"])
+    return db
+
+
+def _rows(codes, extra=None):
+    frame = pd.DataFrame(
+        {
+            "月度": pd.to_datetime(["2024-03-01"] * len(codes)),
+            "计划代码": codes,
+            "客户名称": ["甲"] * len(codes),
+            "company_id": ["C1"] * len(codes),
+            "期末资产规模": [1.5] * len(codes),
+        },
+        index=range(10, 10 + len(codes)),
+    )
+    return frame.assign(**(extra or {}))
+
+
+def test_reference_upsert_updates_and_keeps(db):
+    db.upsert_reference(
+        plans=pd.DataFrame({"计划代码": ["P2", "P3"], "计划名称": ["新二", "三"]}),
+        companies=COMPANIES.iloc[:0],
+    )
+    plans, companies = db.reference_frames()
+    assert plans.sort_values("计划代码").to_dict("list") == {
+        "计划代码": ["P1", "P2", "P3"],
+        "计划名称": ["计划一", "新二", "三"],
+    }
+    assert len(companies) == 2
+
+
+def test_load_carries_lineage_and_extra_columns(db):
+    loaded = db.load(
+        "annuity_performance",
+        _rows(["P1", "P2"], {"备注": ["x", None]}),
+        source_file="2024-03.xlsx",
+        session_id="etl_20240301_090000_0a1b2c",
+    )
+    assert loaded == 2
+    rows = db.rows("annuity_performance")
+    assert rows["row_index"].tolist() == [10, 11]
+    assert set(rows["source_file"]) == {"2024-03.xlsx"}
+    assert set(rows["session_id"]) == {"etl_20240301_090000_0a1b2c"}
+    assert json.loads(rows.loc[0, "extra"]) == {"备注": "x"}
+    assert json.loads(rows.loc[1, "extra"]) == {"备注": None}
+
+
+def test_reloading_a_file_replaces_its_rows(db):
+    db.load("annuity_performance", _rows(["P1", "P2"]), source_file="a.xlsx", session_id="s1")
+    db.load("annuity_performance", _rows(["P1"]), source_file="b.xlsx", session_id="s1")
+    db.load("annuity_performance", _rows(["P2"]), source_file="a.xlsx", session_id="s2")
+    rows = db.rows("annuity_performance")
+    assert sorted(zip(rows["source_file"], rows["计划代码"], strict=True)) == [
+        ("a.xlsx", "P2"),
+        ("b.xlsx", "P1"),
+    ]
+
+
+def test_foreign_key_is_enforced_and_the_file_transaction_rolls_back(db):
+    db.load("annuity_performance", _rows(["P1"]), source_file="a.xlsx", session_id="s1")
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):
+        db.load("annuity_performance", _rows(["P2", "NOPE"]), source_file="a.xlsx", session_id="s2")
+    rows = db.rows("annuity_performance")  # the earlier load of a.xlsx is intact
+    assert rows["计划代码"].tolist() == ["P1"]
+    assert rows["session_id"].tolist() == ["s1"]
