@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -18,7 +19,8 @@ def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
     False
     """
     stream = sys.stderr if stderr else sys.stdout
-    if plain or not stream.isatty():
+    # FORCE_COLOR, the common convention, asks for terminal output in a pipe.
+    if plain or not (stream.isatty() or os.environ.get("FORCE_COLOR")):
         return Console(
             file=stream,
             force_terminal=False,
@@ -27,4 +29,4 @@ def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
             highlight=False,
             emoji=False,
         )
-    return Console(file=stream, highlight=False)
+    return Console(file=stream, highlight=False, force_terminal=True)

@@ -1,0 +1,220 @@
+"""``wdh-etl``: run domain pipelines over source files into a database.
+
+    wdh-etl --all-domains
+    wdh-etl --domain annuity_performance --source data/samples --db sqlite:///data/wdh.db
+
+Every rejected row of the run lands in one failure log,
+``<logs-dir>/wdh_etl_failures_<session>.csv``. Exit status: 0 done (failed
+rows are data, not errors), 1 a domain or a source file could not be
+processed, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from work_data_hub.cli.console import make_console
+from work_data_hub.domain.registry import DOMAINS
+from work_data_hub.domain.service import DomainResult, execute_domain
+from work_data_hub.errors import SourceFileError, WorkDataHubError
+from work_data_hub.infrastructure.validation import (
+    ErrorType,
+    FailureExporter,
+    generate_session_id,
+    validate_session_id,
+)
+from work_data_hub.io.database import Database
+from work_data_hub.io.sources import read_source
+
+__all__ = ["main"]
+
+DEFAULT_DB = "sqlite:///data/wdh.db"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wdh-etl", description=__doc__.split("\n")[0])
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--domain", action="append", metavar="NAME", help=f"repeatable; one of {', '.join(DOMAINS)}"
+    )
+    which.add_argument("--all-domains", action="store_true")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path("data/samples"),
+        help="folder with <domain>/*.xlsx|*.csv (default: data/samples)",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="folder with plans.csv and company_mapping.csv (default: <source>/reference)",
+    )
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default: {DEFAULT_DB})")
+    parser.add_argument("--logs-dir", type=Path, default=Path("logs"))
+    parser.add_argument("--session-id", help="append to this existing session")
+    parser.add_argument("--jobs", type=int, default=1, help="run domains in N processes")
+    parser.add_argument("--plain", action="store_true", help="no colour, links or progress")
+    parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
+    return parser
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(" ".join(message.split()) + "\n")
+
+
+def _load_reference(folder: Path, db_url: str) -> None:
+    plans = read_source(folder / "plans.csv")
+    companies = read_source(folder / "company_mapping.csv")
+    for frame, needed, name in (
+        (plans, ["计划代码", "计划名称"], "plans.csv"),
+        (companies, ["客户名称", "company_id"], "company_mapping.csv"),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise SourceFileError(f"{folder / name} lacks the columns {missing}")
+    _ensure_sqlite_folder(db_url)
+    Database(db_url).upsert_reference(plans=plans, companies=companies)
+
+
+def _ensure_sqlite_folder(db_url: str) -> None:
+    """Create the folder of an SQLite file URL, so the default works on a fresh clone."""
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix) and db_url != "sqlite:///:memory:":
+        Path(db_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _summary_table(results: list[DomainResult]) -> Table:
+    table = Table(title="wdh-etl", show_lines=False)
+    for header in ("domain", "file", "read", "loaded", "invalid", "dropped", "enrich", "fk"):
+        table.add_column(header, justify="left" if header in ("domain", "file") else "right")
+    for result in results:
+        if result.error:
+            table.add_row(Text(result.domain), Text(result.error, style="red"), *[""] * 6)
+        for file in result.files:
+            if file.error:
+                table.add_row(
+                    Text(result.domain),
+                    Text(f"{file.source_file}: {file.error}", style="red"),
+                    *[""] * 6,
+                )
+                continue
+            table.add_row(
+                Text(result.domain),
+                Text(file.source_file),
+                str(file.read),
+                str(file.loaded),
+                *(str(file.failed[e.value]) for e in ErrorType),
+            )
+    return table
+
+
+def _summary_json(session_id: str, log: Path, results: list[DomainResult]) -> dict[str, object]:
+    return {
+        "session_id": session_id,
+        "failure_log": str(log.resolve()),
+        "domains": {
+            r.domain: {
+                "error": r.error,
+                "files": {
+                    f.source_file: {
+                        "read": f.read,
+                        "loaded": f.loaded,
+                        "failed": f.failed,
+                        "error": f.error,
+                    }
+                    for f in r.files
+                },
+            }
+            for r in results
+        },
+    }
+
+
+def _run_domains(
+    domains: list[str], args: argparse.Namespace, session_id: str, out: Console
+) -> list[DomainResult]:
+    options = {
+        "session_id": session_id,
+        "source_dir": args.source,
+        "db_url": args.db,
+        "logs_dir": args.logs_dir,
+    }
+    if args.jobs > 1 and len(domains) > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(execute_domain, d, **options) for d in domains]
+            return [future.result() for future in futures]
+    results = []
+    with out.status("running…") if out.is_terminal else contextlib.nullcontext():
+        for domain in domains:
+            results.append(execute_domain(domain, **options))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``wdh-etl``; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        session_id = (
+            validate_session_id(args.session_id) if args.session_id else generate_session_id()
+        )
+    except WorkDataHubError as error:
+        _say(f"wdh-etl: {error}")
+        return 2
+    requested = list(DOMAINS) if args.all_domains else list(dict.fromkeys(args.domain))
+    unknown = [d for d in requested if d not in DOMAINS]
+    for name in unknown:
+        _say(f"wdh-etl: unknown domain {name!r}; known: {', '.join(DOMAINS)}")
+    domains = [d for d in requested if d in DOMAINS]
+    out = make_console(plain=args.plain)
+    try:
+        _load_reference(args.reference or args.source / "reference", args.db)
+    except (WorkDataHubError, OSError) as error:
+        _say(f"wdh-etl: reference data: {error}")
+        return 1
+    results = _run_domains(domains, args, session_id, out)
+    out.print(_summary_table(results))
+    status = 2 if unknown else 0
+    for result in results:
+        if result.error:
+            _say(f"wdh-etl: {result.domain}: {result.error}")
+            status = max(status, 1)
+        for file in result.files:
+            if file.error:
+                _say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
+                status = max(status, 1)
+            elif file.read != file.loaded + file.logged:
+                _say(
+                    f"wdh-etl: {result.domain}: {file.source_file}: {file.read} rows read but "
+                    f"{file.loaded} loaded and {file.logged} logged"
+                )
+                status = max(status, 1)
+    log = FailureExporter(session_id, args.logs_dir).output_file
+    if args.summary_json:
+        args.summary_json.write_text(
+            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+    if log.exists():
+        path = log.resolve()
+        out.print(Text.assemble("Saved failure log to ", (str(path), f"link {path.as_uri()}")))
+    else:
+        out.print(f"No failed rows in session {session_id}.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
