@@ -25,8 +25,9 @@ lint: install
 	$(BIN)/python -m ruff format --check src tests benchmarks
 	$(BIN)/python -m mypy
 
+# The main job: every domain over the bundled samples (data/samples) into data/wdh.db.
 run: install
-	$(BIN)/python -m work_data_hub.quickstart
+	$(BIN)/wdh-etl --all-domains
 
 # Speed and memory against the baselines; writes benchmarks/RESULTS.md (~7 min).
 bench: install

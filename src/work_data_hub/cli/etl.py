@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from work_data_hub.analysis import FrameView
 from work_data_hub.cli.console import make_console
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.service import DomainResult, execute_domain
@@ -94,29 +95,27 @@ def _ensure_sqlite_folder(db_url: str) -> None:
         Path(db_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _summary_table(results: list[DomainResult]) -> Table:
-    table = Table(title="wdh-etl", show_lines=False)
-    for header in ("domain", "file", "read", "loaded", "invalid", "dropped", "enrich", "fk"):
-        table.add_column(header, justify="left" if header in ("domain", "file") else "right")
+def _summary_frame(results: list[DomainResult]) -> pd.DataFrame:
+    """One row per source file (or per domain that could not run)."""
+    rows: list[dict[str, object]] = []
     for result in results:
         if result.error:
-            table.add_row(Text(result.domain), Text(result.error, style="red"), *[""] * 6)
+            rows.append({"domain": result.domain, "file": result.error})
         for file in result.files:
             if file.error:
-                table.add_row(
-                    Text(result.domain),
-                    Text(f"{file.source_file}: {file.error}", style="red"),
-                    *[""] * 6,
+                rows.append({"domain": result.domain, "file": f"{file.source_file}: {file.error}"})
+            else:
+                rows.append(
+                    {
+                        "domain": result.domain,
+                        "file": file.source_file,
+                        "read": file.read,
+                        "loaded": file.loaded,
+                        **file.failed,
+                    }
                 )
-                continue
-            table.add_row(
-                Text(result.domain),
-                Text(file.source_file),
-                str(file.read),
-                str(file.loaded),
-                *(str(file.failed[e.value]) for e in ErrorType),
-            )
-    return table
+    columns = ["domain", "file", "read", "loaded", *(e.value for e in ErrorType)]
+    return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(columns[2:], "Int64"))
 
 
 def _summary_json(session_id: str, log: Path, results: list[DomainResult]) -> dict[str, object]:
@@ -186,7 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"wdh-etl: reference data: {error}")
         return 1
     results = _run_domains(domains, args, session_id, out)
-    out.print(_summary_table(results))
+    summary = _summary_frame(results)
+    out.print(f"Session {session_id}", markup=False)
+    for domain, files in summary.groupby("domain", sort=False):
+        out.print(FrameView(files.drop(columns="domain"), title=str(domain)))
     status = 2 if unknown else 0
     for result in results:
         if result.error:
