@@ -12,21 +12,21 @@ processed, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from work_data_hub.analysis import FrameView
 from work_data_hub.cli.console import make_console
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.domain.service import DomainResult, execute_domain
+from work_data_hub.domain.service import DomainResult, FileResult, execute_domain, source_files
 from work_data_hub.errors import SourceFileError, WorkDataHubError
 from work_data_hub.infrastructure.validation import (
     ErrorType,
@@ -149,15 +149,39 @@ def _run_domains(
         "db_url": args.db,
         "logs_dir": args.logs_dir,
     }
-    if args.jobs > 1 and len(domains) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(execute_domain, d, **options) for d in domains]
-            return [future.result() for future in futures]
-    results = []
-    with out.status("running…") if out.is_terminal else contextlib.nullcontext():
+    totals = {}
+    for domain in domains:
+        try:
+            totals[domain] = len(source_files(args.source, domain))
+        except SourceFileError:
+            totals[domain] = 0
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[file]}"),
+        console=out,
+        transient=True,
+        disable=not out.is_terminal,
+    )
+    with progress:
+        tasks = {d: progress.add_task(d, total=totals[d] or 1, file="") for d in domains}
+        if args.jobs > 1 and len(domains) > 1:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                futures = {pool.submit(execute_domain, d, **options): d for d in domains}
+                for future in as_completed(futures):
+                    domain = futures[future]
+                    progress.update(tasks[domain], completed=totals[domain] or 1, file="done")
+                return [future.result() for future in futures]
+        results = []
         for domain in domains:
-            results.append(execute_domain(domain, **options))
-    return results
+
+            def advance(file: FileResult, domain: str = domain) -> None:
+                progress.update(tasks[domain], advance=1, file=file.source_file)
+
+            results.append(execute_domain(domain, on_file=advance, **options))
+            progress.update(tasks[domain], completed=totals[domain] or 1)
+        return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ with its lineage. Per source file: rows read = rows loaded + rows logged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +69,12 @@ def execute_domain(
     source_dir: Path,
     db_url: str,
     logs_dir: Path,
+    on_file: Callable[[FileResult], None] | None = None,
 ) -> DomainResult:
-    """Run ``domain`` over its source files; never raises for bad input, reports it."""
+    """Run ``domain`` over its source files; never raises for bad input, reports it.
+
+    ``on_file`` is called after each source file (for progress displays).
+    """
     result = DomainResult(domain)
     spec = DOMAINS[domain]
     try:
@@ -96,4 +101,6 @@ def execute_domain(
             )
         except (WorkDataHubError, SQLAlchemyError) as error:
             file_result.error = " ".join(str(error).split())
+        if on_file is not None:
+            on_file(file_result)
     return result
