@@ -217,3 +217,10 @@ def test_bad_input_gets_one_line_and_the_rest_still_runs(sources, setup, args, s
     assert len(lines) == 1
     if setup in ("corrupt", "empty"):  # the other files of the domain still ran
         assert "2024-03.csv" in result.stdout
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "wdh-etl"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    assert "--all-domains" in result.stdout
+    assert "--summary-json" in result.stdout
