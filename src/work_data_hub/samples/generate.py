@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 
-from work_data_hub.domain import annuity_income
+from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import ErrorType
 
 __all__ = ["generate"]
@@ -30,17 +30,8 @@ TRADES = ["浦江制造", "长城科技", "珠江贸易", "南山软件", "西�
 PLANS = [f"P{n:04d}" for n in range(12, 24)]
 FILES = [("2024-01", ".xlsx"), ("2024-02", ".csv"), ("2024-03", ".xlsx")]
 MONTH_FORMATS = ["{y}{m:02d}", "{y}-{m:02d}", "{y}年{m}月"]
-PERFORMANCE = [
-    "月度",
-    "计划代码",
-    "客户名称",
-    "期初资产规模",
-    "期末资产规模",
-    "投资收益",
-    "当期收益率",
-    "备注",
-]
-INCOME = ["月度", "计划代码", "客户名称", "业务类型", "固费", "浮费", "回补", "税"]
+PERFORMANCE = [*annuity_performance.COLUMNS, "备注"]  # plus a free-text column
+INCOME = list(annuity_income.COLUMNS)
 
 
 def _companies() -> list[tuple[str, str]]:

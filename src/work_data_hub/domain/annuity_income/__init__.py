@@ -8,11 +8,13 @@ from work_data_hub.domain.annuity import annuity_steps, bronze_schema, gold_sche
 from work_data_hub.domain.pipeline import Step
 from work_data_hub.domain.reference import Reference
 
-__all__ = ["AMOUNTS", "BRONZE", "BUSINESS_TYPES", "GOLD", "NAME", "steps"]
+__all__ = ["AMOUNTS", "BRONZE", "BUSINESS_TYPES", "COLUMNS", "GOLD", "NAME", "steps"]
 
 NAME: Final = "annuity_income"
 AMOUNTS: Final = ("固费", "浮费", "回补", "税")
 BUSINESS_TYPES: Final = ("企年受托", "企年投资", "职年受托", "职年投资")
+#: The source columns the pipeline needs (more may be present and are kept).
+COLUMNS: Final = ("月度", "计划代码", "客户名称", "业务类型", *AMOUNTS)
 BRONZE: Final = bronze_schema(NAME, amounts=AMOUNTS, choices={"业务类型": BUSINESS_TYPES})
 GOLD: Final = gold_schema(NAME, amounts=AMOUNTS)
 
