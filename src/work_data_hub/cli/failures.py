@@ -182,9 +182,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Problems], Any]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``wdh-failures``; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if getattr(args, "limit", 1) < 1:
-        _parser().error("--limit must be at least 1")
+        parser.error("--limit must be at least 1")
     out = make_console(plain=args.plain)
     problems = Problems()
     try:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from work_data_hub.errors import FailureLogFormatError
-from work_data_hub.infrastructure.validation.schema import FIELDNAMES
+from work_data_hub.infrastructure.validation.schema import FIELDNAMES, HEADER_LINE
 
 __all__ = [
     "HEADER_BYTES",
@@ -34,7 +34,7 @@ __all__ = [
     "write_rows",
 ]
 
-HEADER_BYTES: Final = (",".join(FIELDNAMES) + "\n").encode()
+HEADER_BYTES: Final = HEADER_LINE.encode()
 #: Rows handed to the CSV writer at a time: bounds the text held in memory.
 WRITE_BATCH_ROWS: Final = 16_384
 _MAX_HEADER_BYTES: Final = 4096

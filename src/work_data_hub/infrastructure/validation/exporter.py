@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -162,16 +161,9 @@ class FailureExporter:
     def _append(self, table: pa.Table, lock_fd: int) -> None:
         path = self.output_file
         try:
-            if stat.S_ISLNK(os.lstat(path).st_mode):
-                raise UnsafeLogPathError(
-                    f"refusing to write the failure log through the symbolic link {path}"
-                )
-        except FileNotFoundError:
-            pass
-        try:
             fd = os.open(path, _OPEN_FLAGS, 0o644)
         except OSError as error:
-            if error.errno == errno.ELOOP:
+            if error.errno == errno.ELOOP:  # O_NOFOLLOW: the log is a symbolic link
                 raise UnsafeLogPathError(
                     f"refusing to write the failure log through the symbolic link {path}"
                 ) from error

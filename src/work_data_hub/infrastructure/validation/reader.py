@@ -66,18 +66,22 @@ def _parse(data: pa.Buffer, path: Path) -> pa.Table:
     # raw_data) need Arrow's slower quote-aware splitting. Such a line can
     # only ever parse short of the seven columns, so the fast parse fails
     # loudly on it and the careful one runs instead.
-    for newlines_in_values in (False, True):
-        try:
-            return pa_csv.read_csv(
-                pa.BufferReader(data),
-                read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
-                parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
-                convert_options=_CONVERT_OPTIONS,
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            if newlines_in_values:
-                raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
-    raise AssertionError("unreachable")
+    def parse(newlines_in_values: bool) -> pa.Table:
+        return pa_csv.read_csv(
+            pa.BufferReader(data),
+            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
+            convert_options=_CONVERT_OPTIONS,
+        )
+
+    try:
+        return parse(newlines_in_values=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    try:
+        return parse(newlines_in_values=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
 
 
 def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
