@@ -11,18 +11,11 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
+from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
 
 HEADER = ",".join(FIELDNAMES) + "\n"
-PERFORMANCE_COLUMNS = [
-    "月度",
-    "计划代码",
-    "客户名称",
-    "期初资产规模",
-    "期末资产规模",
-    "投资收益",
-    "当期收益率",
-]
+PERFORMANCE_COLUMNS = list(annuity_performance.COLUMNS)
 GOOD = ["202403", "P0012", "上海浦江制造有限公司", "100", "110", "10", "0.1"]
 PERFORMANCE_ROWS = [
     GOOD,
@@ -33,7 +26,7 @@ PERFORMANCE_ROWS = [
     ["202403", "P0099", "上海浦江制造有限公司", "1", "1", "0", "0"],  # FK_CONSTRAINT_VIOLATION
     GOOD,  # exact duplicate of row 0: DROPPED_IN_PIPELINE
 ]
-INCOME_COLUMNS = ["月度", "计划代码", "客户名称", "业务类型", "固费", "浮费", "回补", "税"]
+INCOME_COLUMNS = list(annuity_income.COLUMNS)
 INCOME_ROWS = [
     ["2024-03", "P0012", "上海浦江制造有限公司", "企年受托", "1", "2", "0", "0.1"],
     ["2024-03", "P0013", "上海浦江制造有限公司", "其他", "1", "2", "0", "0.1"],  # invalid type

@@ -37,6 +37,21 @@ def test_keeps_mixed_huge_nested_and_surrogate_values_exact():
     assert expanded.index.tolist() == [10, 11, 12]
 
 
+def test_ordinary_rows_take_the_arrow_path():
+    """The fast path must actually run, or the equality property below is vacuous."""
+    frame = pd.DataFrame(
+        {
+            "计划代码": ["P1", None],
+            "规模": [1.5, None],
+            "户数": [3, 4],
+            "月度": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+        }
+    )
+    fast = _arrow_columns(_texts(encode_rows(frame).tolist()))
+    assert fast is not None
+    assert list(fast) == ["计划代码", "规模", "户数", "月度"]
+
+
 def test_long_integers_next_to_floats_are_not_widened():
     frame = pd.DataFrame({"raw_data": ['{"n":9007199254740993}', '{"n":0.5}']})
     assert expand_raw_data(frame)["n"].tolist() == [9007199254740993, 0.5]
