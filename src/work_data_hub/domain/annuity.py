@@ -11,9 +11,11 @@ from collections.abc import Sequence
 import pandas as pd
 import pandera.pandas as pa
 
+from work_data_hub.domain.duplicates import copy_of
 from work_data_hub.domain.pipeline import Step
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.rules import (
+    SUBTOTAL_MARKERS,
     invalid_amounts,
     is_subtotal,
     normalise_name,
@@ -21,6 +23,7 @@ from work_data_hub.domain.rules import (
     to_amount,
 )
 from work_data_hub.infrastructure.validation import ErrorType
+from work_data_hub.infrastructure.validation.failure_reasons import reasons_frame
 
 __all__ = ["annuity_steps", "bronze_schema", "gold_schema"]
 
@@ -69,6 +72,37 @@ def gold_schema(name: str, *, amounts: Sequence[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=f"{name}_gold")
 
 
+def _quoted(values: pd.Series) -> pd.Series:
+    return values.map(repr).astype("str")
+
+
+def _why_subtotal(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
+    plan, name = rows.loc[rejected, "计划代码"], rows.loc[rejected, "客户名称"]
+    in_plan = is_subtotal(plan)
+    column = pd.Series("计划代码", index=rejected).where(in_plan, "客户名称")
+    value = _quoted(plan.where(in_plan, name))
+    markers = "/".join(SUBTOTAL_MARKERS)
+    return reasons_frame(rejected, column, f"subtotal row ({markers}): " + column + " is " + value)
+
+
+def _why_unmapped(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
+    name = rows.loc[rejected, "客户名称"]
+    folded = normalise_name(name)
+    reason = "customer " + _quoted(name) + " has no company mapping"
+    reason = reason.where(
+        folded.astype("object") == name.astype("object"),
+        reason + " (looked up as " + _quoted(folded) + ")",
+    )
+    return reasons_frame(
+        rejected, "客户名称", reason.where(folded.fillna("") != "", "customer name is empty")
+    )
+
+
+def _why_no_plan(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
+    plan = rows.loc[rejected, "计划代码"]
+    return reasons_frame(rejected, "计划代码", "plan code " + _quoted(plan) + " is not in plans")
+
+
 def annuity_steps(
     name: str,
     *,
@@ -87,7 +121,14 @@ def annuity_steps(
 
     def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
         # exact duplicates of every source column: the first one stays
-        return rows[~rows.astype("string").duplicated(keep="first")]
+        return rows[copy_of(rows, reference.loaded).isna().to_numpy()]
+
+    def why_duplicate(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
+        first = copy_of(rows, reference.loaded).loc[rejected]
+        in_batch = pd.Series(first.isin(rows.index).to_numpy(), index=rejected)
+        where = pd.Series(" (loaded)", index=rejected).where(~in_batch, "")
+        text = "exact duplicate of row " + first.astype("str") + where
+        return reasons_frame(rejected, "", text)
 
     def standardise(rows: pd.DataFrame) -> pd.DataFrame:
         typed = rows.assign(
@@ -109,10 +150,10 @@ def annuity_steps(
 
     return [
         Step("bronze_validation", ErrorType.VALIDATION_FAILED, validate_bronze),
-        Step("drop_subtotals", ErrorType.DROPPED_IN_PIPELINE, drop_subtotals),
-        Step("drop_duplicates", ErrorType.DROPPED_IN_PIPELINE, drop_duplicates),
+        Step("drop_subtotals", ErrorType.DROPPED_IN_PIPELINE, drop_subtotals, _why_subtotal),
+        Step("drop_duplicates", ErrorType.DROPPED_IN_PIPELINE, drop_duplicates, why_duplicate),
         Step("standardise", ErrorType.DROPPED_IN_PIPELINE, standardise),
-        Step("enrich_company", ErrorType.ENRICHMENT_FAILED, enrich),
+        Step("enrich_company", ErrorType.ENRICHMENT_FAILED, enrich, _why_unmapped),
         Step("gold_validation", ErrorType.VALIDATION_FAILED, validate_gold),
-        Step("plan_exists", ErrorType.FK_CONSTRAINT_VIOLATION, check_plans),
+        Step("plan_exists", ErrorType.FK_CONSTRAINT_VIOLATION, check_plans, _why_no_plan),
     ]

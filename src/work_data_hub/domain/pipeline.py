@@ -6,6 +6,11 @@ step's error type. Validation steps may instead raise a pandera error, whose
 failing rows are rejected. The runner turns each step's rejects into the
 failure-log frame at once, with ``raw_data`` taken from the source rows as
 read, and checks conservation: read = kept + rejected, disjoint.
+
+With ``explain=True`` it also says why each row was rejected: the step, the
+columns involved and a reason (pandera's failing checks and values, or the
+step's own ``why``). The failure log itself never carries reasons; they are
+worked out again on demand (see ``domain.rerun``).
 """
 
 from __future__ import annotations
@@ -22,11 +27,17 @@ from work_data_hub.infrastructure.validation import (
     dropped_rows,
     to_failed_frame,
 )
+from work_data_hub.infrastructure.validation.failure_reasons import (
+    pandera_reasons,
+    reasons_frame,
+)
 from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
 
 __all__ = ["PipelineRun", "RowConservationError", "Step", "run_steps"]
 
 StepFunction = Callable[[pd.DataFrame], pd.DataFrame]
+#: (rows given to the step, labels it rejected) -> reasons frame for those labels
+WhyFunction = Callable[[pd.DataFrame, pd.Index], pd.DataFrame]
 
 
 class RowConservationError(WorkDataHubError, AssertionError):
@@ -35,11 +46,23 @@ class RowConservationError(WorkDataHubError, AssertionError):
 
 @dataclass(frozen=True)
 class Step:
-    """One named step: ``run`` returns the rows it keeps (possibly transformed)."""
+    """One named step: ``run`` returns the rows it keeps (possibly transformed).
+
+    ``why`` explains the rows ``run`` dropped (``columns`` and ``reason`` per
+    label, see ``reasons_frame``); a step that raises pandera errors needs
+    none, the error says why.
+    """
 
     name: str
     error_type: ErrorType
     run: StepFunction
+    why: WhyFunction | None = None
+
+    def reasons(self, rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
+        """Why this step rejected ``rejected`` out of ``rows``."""
+        if self.why is None:
+            return reasons_frame(rejected, "", f"dropped by {self.name}")
+        return self.why(rows, rejected).reindex(rejected).fillna(f"dropped by {self.name}")
 
 
 @dataclass
@@ -49,27 +72,38 @@ class PipelineRun:
     kept: pd.DataFrame
     failures: pd.DataFrame
     rejected_by_step: dict[str, int] = field(default_factory=dict)
+    #: with ``explain``: ``step``, ``error_type``, ``columns``, ``reason`` per rejected label
+    reasons: pd.DataFrame | None = None
 
     def failed_by_type(self) -> dict[str, int]:
         counts = self.failures["error_type"].astype(str).value_counts()
         return {e.value: int(counts.get(e.value, 0)) for e in ErrorType}
 
 
-def _apply(step: Step, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
-    """Run one step; return (kept rows, labels of the rejected rows)."""
+def _apply(step: Step, rows: pd.DataFrame, *, explain: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run one step; return (kept rows, the rejected rows' reasons frame).
+
+    Without ``explain`` the reasons frame is empty but for its index (the
+    rejected labels): reasons cost time the hot path does not spend.
+    """
     try:
         kept = step.run(rows)
     except (pa_errors.SchemaErrors, pa_errors.SchemaError) as error:
-        rejected = pandera_failing_labels(error)
-        kept = rows.drop(index=rejected)
-        return kept, rejected
+        if explain:
+            reasons = pandera_reasons(error)
+        else:
+            reasons = reasons_frame(pandera_failing_labels(error), "", "")
+        return rows.drop(index=reasons.index), reasons
     unknown = kept.index.difference(rows.index)
     if len(unknown) or not kept.index.is_unique:
         raise RowConservationError(
             f"step {step.name!r} returned rows that were not given to it or twice "
             f"(labels {unknown.tolist()[:5]}): steps may only keep, drop or change rows"
         )
-    return kept, dropped_rows(rows, kept).index
+    rejected = dropped_rows(rows, kept).index
+    if explain:
+        return kept, step.reasons(rows, rejected)
+    return kept, reasons_frame(rejected, "", "")
 
 
 def run_steps(
@@ -79,6 +113,7 @@ def run_steps(
     session_id: str,
     domain: str,
     source_file: str,
+    explain: bool = False,
 ) -> PipelineRun:
     """Run ``steps`` over ``raw`` (the source as read); log each rejected row once.
 
@@ -92,13 +127,17 @@ def run_steps(
     """
     rows = raw
     parts: list[pd.DataFrame] = []
+    why: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     for step in steps:
         if rows.empty:  # nothing left; later steps may need columns a bad file lacks
             counts[step.name] = 0
             continue
-        rows, rejected = _apply(step, rows)
+        rows, reasons = _apply(step, rows, explain=explain)
+        rejected = reasons.index
         counts[step.name] = len(rejected)
+        if explain:
+            why.append(reasons.assign(step=step.name, error_type=step.error_type.value))
         if len(rejected):
             parts.append(
                 to_failed_frame(
@@ -131,4 +170,8 @@ def run_steps(
             f"{source_file}: {len(raw)} rows read but {len(rows)} kept and {len(logged)} "
             "logged (or a row both): a step lost or duplicated rows"
         )
-    return PipelineRun(kept=rows, failures=failures, rejected_by_step=counts)
+    explained: pd.DataFrame | None = None
+    if explain:
+        empty = reasons_frame(pd.Index([], dtype="int64"), "", "").assign(step="", error_type="")
+        explained = pd.concat([empty, *why])[["step", "error_type", "columns", "reason"]]
+    return PipelineRun(kept=rows, failures=failures, rejected_by_step=counts, reasons=explained)

@@ -1,8 +1,8 @@
-"""Reference data the pipelines check rows against: companies and plans."""
+"""Reference data the pipelines check rows against: companies, plans, loaded rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -13,7 +13,9 @@ __all__ = ["Reference"]
 
 @dataclass(frozen=True)
 class Reference:
-    """Company ids by normalised customer name, and the known plan codes.
+    """Company ids by normalised customer name, the known plan codes, and (when
+    replaying a file's rows) the rows of that file already loaded, as
+    fingerprint -> row index, so a copy of a loaded row stays a duplicate.
 
     >>> reference = Reference.from_frames(
     ...     plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["计划一"]}),
@@ -25,6 +27,7 @@ class Reference:
 
     company_ids: pd.Series  # index: normalised customer name; values: company_id
     plan_codes: frozenset[str]
+    loaded: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))
 
     @classmethod
     def from_frames(cls, *, plans: pd.DataFrame, companies: pd.DataFrame) -> Reference:

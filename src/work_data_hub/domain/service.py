@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from work_data_hub.domain.duplicates import fingerprints, raw_texts
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
@@ -97,7 +98,11 @@ def execute_domain(
             file_result.read = len(raw)
             file_result.failed = run.failed_by_type()
             file_result.loaded = database.load(
-                domain, run.kept, source_file=path.name, session_id=session_id
+                domain,
+                run.kept,
+                source_file=path.name,
+                session_id=session_id,
+                raw_hash=fingerprints(raw_texts(raw.loc[run.kept.index])),
             )
         except (WorkDataHubError, SQLAlchemyError) as error:
             file_result.error = " ".join(str(error).split())

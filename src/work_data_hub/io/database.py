@@ -6,6 +6,13 @@ foreign_keys=ON`` on every connection). Every loaded row carries its lineage
 (``source_file``, ``row_index``, ``session_id``); loading a source file again
 replaces that file's earlier rows in the same transaction, so re-runs never
 duplicate rows and a file's rows land all together or not at all.
+
+Each row also keeps ``raw_hash`` (the fingerprint of its ``raw_data``, so a
+replayed copy of it is known as a duplicate) and, when a replay loaded it,
+``replayed_from`` (the session whose failure log held it). A replay adds
+rows one by one to their lineage slot and never overwrites one: replaying
+twice loads nothing twice. Tables made before these columns existed get
+them added (``NULL`` in old rows).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Engine,
@@ -30,7 +38,9 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -38,7 +48,7 @@ from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
 __all__ = ["LINEAGE", "Database"]
 
-LINEAGE: Final = ("source_file", "row_index", "session_id")
+LINEAGE: Final = ("source_file", "row_index", "session_id", "raw_hash", "replayed_from")
 _KEY_COLUMNS: Final = ("月度", "计划代码", "客户名称", "company_id")
 
 
@@ -59,6 +69,8 @@ def _domain_table(
         Column("source_file", String, nullable=False),
         Column("row_index", Integer, nullable=False),
         Column("session_id", String, nullable=False),
+        Column("raw_hash", BigInteger, doc="fingerprint of the row's raw_data"),
+        Column("replayed_from", String, doc="the session whose failure log held the row"),
         UniqueConstraint("source_file", "row_index", name=f"uq_{name}_lineage"),
     )
 
@@ -94,9 +106,35 @@ class Database:
         self.domains: dict[str, Table] = {}
 
     def add_domain(self, name: str, *, amounts: Sequence[str], texts: Sequence[str] = ()) -> None:
-        """Declare (and create if missing) the table of domain ``name``."""
-        self.domains[name] = _domain_table(self.metadata, name, amounts, texts)
+        """Declare (and create if missing) the table of domain ``name``; once is enough."""
+        if name in self.domains:
+            return
+        table = _domain_table(self.metadata, name, amounts, texts)
+        self.domains[name] = table
         self.metadata.create_all(self.engine)
+        self._add_missing_columns(table)
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """Add columns a newer version declares to a table an older one made."""
+        present = {column["name"] for column in inspect(self.engine).get_columns(table.name)}
+        missing = [column for column in table.columns if column.name not in present]
+        if not missing:
+            return
+        preparer = self.engine.dialect.identifier_preparer
+        with self.engine.begin() as connection:
+            for column in missing:
+                if not column.nullable:
+                    raise NotImplementedError(
+                        f"table {table.name} lacks the required column {column.name}: "
+                        "move its rows to a new database"
+                    )
+                kind = column.type.compile(dialect=self.engine.dialect)
+                connection.execute(
+                    text(
+                        f"ALTER TABLE {preparer.quote(table.name)} "
+                        f"ADD COLUMN {preparer.quote(column.name)} {kind}"
+                    )
+                )
 
     def _upsert(self, table: Table, frame: pd.DataFrame, key: str) -> None:
         rows: list[dict[str, Any]] = [
@@ -131,22 +169,83 @@ class Database:
             )
         return plans, companies
 
-    def load(self, domain: str, rows: pd.DataFrame, *, source_file: str, session_id: str) -> int:
+    def load(
+        self,
+        domain: str,
+        rows: pd.DataFrame,
+        *,
+        source_file: str,
+        session_id: str,
+        raw_hash: pd.Series | None = None,
+    ) -> int:
         """Replace ``source_file``'s rows in the domain table with ``rows``, atomically.
 
-        ``rows`` are the pipeline's kept rows, indexed by source row number.
-        Returns the number of rows loaded.
+        ``rows`` are the pipeline's kept rows, indexed by source row number;
+        ``raw_hash`` their raw rows' fingerprints (same index). Returns the
+        number of rows loaded.
         """
         table = self.domains[domain]
-        records = self._records(table, rows, source_file=source_file, session_id=session_id)
+        records = self._records(
+            table, rows, source_file=source_file, session_id=session_id, raw_hash=raw_hash
+        )
         with self.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.source_file == source_file))
             if records:
                 connection.execute(insert(table), records)
         return len(records)
 
+    def add_replayed(
+        self,
+        domain: str,
+        rows: pd.DataFrame,
+        *,
+        source_file: str,
+        session_id: str,
+        raw_hash: pd.Series,
+        replayed_from: str,
+    ) -> int:
+        """Add replayed rows of ``source_file`` to empty lineage slots only, atomically.
+
+        Rows whose (``source_file``, row index) is taken already are skipped.
+        Returns the number of rows added.
+        """
+        table = self.domains[domain]
+        taken = self.lineage(domain, [source_file])["row_index"]
+        fresh = rows[~rows.index.isin(taken)]
+        records = self._records(
+            table,
+            fresh,
+            source_file=source_file,
+            session_id=session_id,
+            raw_hash=raw_hash,
+            replayed_from=replayed_from,
+        )
+        with self.engine.begin() as connection:
+            if records:
+                connection.execute(insert(table), records)
+        return len(records)
+
+    def lineage(self, domain: str, source_files: Sequence[str]) -> pd.DataFrame:
+        """``source_file``, ``row_index``, ``raw_hash``, ``session_id`` of the loaded rows
+        of ``source_files`` in a domain table."""
+        table = self.domains[domain]
+        columns = [table.c.source_file, table.c.row_index, table.c.raw_hash, table.c.session_id]
+        with self.engine.connect() as connection:
+            result = connection.execute(
+                select(*columns).where(table.c.source_file.in_(list(source_files)))
+            )
+            frame = pd.DataFrame(result.all(), columns=[c.name for c in columns])
+        return frame.astype({"row_index": "int64", "raw_hash": "Int64"})
+
     def _records(
-        self, table: Table, rows: pd.DataFrame, *, source_file: str, session_id: str
+        self,
+        table: Table,
+        rows: pd.DataFrame,
+        *,
+        source_file: str,
+        session_id: str,
+        raw_hash: pd.Series | None = None,
+        replayed_from: str | None = None,
     ) -> list[dict[str, Any]]:
         known = [c.name for c in table.columns if c.name not in ("id", "extra", *LINEAGE)]
         extra = [c for c in rows.columns if c not in known]
@@ -155,6 +254,8 @@ class Database:
             source_file=source_file,
             row_index=rows.index.to_numpy(dtype="int64"),
             session_id=session_id,
+            raw_hash=None if raw_hash is None else raw_hash.reindex(rows.index).to_numpy(),
+            replayed_from=replayed_from,
         )
         cleaned = frame.astype(object).where(frame.notna(), None)
         return [{str(k): v for k, v in record.items()} for record in cleaned.to_dict("records")]

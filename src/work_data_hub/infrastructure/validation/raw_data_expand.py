@@ -5,6 +5,10 @@ newline-delimited buffer. Rows it would not read exactly (mixed types in a
 column, integers past 2**53 that could be widened to float, lone surrogates)
 or arrays and objects go the exact path: orjson (or the standard library)
 per row, then columns.
+
+``source_rows`` is the exact path alone, for replaying rows: every value is
+the Python value JSON gave (``"0012"`` stays text, ``202401`` an int), with
+no dtype inference, the way ``io.sources.read_source`` hands rows over.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pyarrow.json as pa_json
 
 from work_data_hub.errors import FailureLogFormatError
 
-__all__ = ["expand_raw_data", "pandas_dtype_for"]
+__all__ = ["expand_raw_data", "pandas_dtype_for", "source_rows"]
 
 _TEXT: Final = pa.large_string()
 # An integer value of 16+ digits: Arrow may widen it to float64 (a column
@@ -97,7 +101,8 @@ def _loads(text: str) -> Any:
         return json.loads(text)  # e.g. an escaped lone surrogate, which orjson refuses
 
 
-def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
+def _objects(texts: pa.Array) -> list[dict[str, Any]]:
+    """Each row's JSON object, exactly (ints past 64 bits too)."""
     values = texts.to_pylist()
     long_ints = pc.match_substring_regex(texts, _LONG_INT_RE2).to_numpy(zero_copy_only=False)
     try:
@@ -116,6 +121,11 @@ def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
     not_objects = [type(v).__name__ for v in objects if not isinstance(v, dict)]
     if not_objects:
         raise FailureLogFormatError(f"raw_data must hold JSON objects, found a {not_objects[0]}")
+    return objects
+
+
+def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
+    objects = _objects(texts)
     try:
         struct = pa.array(objects)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -161,3 +171,25 @@ def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
     expanded = pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
     expanded.index = frame.index
     return expanded
+
+
+def source_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows ``raw_data`` holds as the source reader gave them, ``object`` columns.
+
+    Aligned with ``frame``'s rows; columns in order of first appearance; a key
+    absent from a row is ``None`` there, as is JSON ``null``.
+
+    >>> failures = pd.DataFrame({"raw_data": ['{"计划代码":"0012","月度":202401,"x":null}']})
+    >>> source_rows(failures).to_dict("records")
+    [{'计划代码': '0012', '月度': 202401, 'x': None}]
+    """
+    if "raw_data" not in frame.columns:
+        raise FailureLogFormatError("source_rows needs a frame with a raw_data column")
+    texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    objects = _objects(texts.fill_null("{}")) if len(texts) else []
+    keys = list(dict.fromkeys(key for obj in objects for key in obj))
+    columns = {key: [obj.get(key) for obj in objects] for key in keys}
+    rows = pd.DataFrame(columns, index=frame.index, dtype=object)
+    return rows

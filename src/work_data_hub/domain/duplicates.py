@@ -1,0 +1,58 @@
+"""Exact duplicate rows: the same source values as an earlier row of the same file.
+
+Rows are compared by their ``raw_data`` JSON, the same text the failure log
+keeps, so a row read from the file and the same row replayed from the log
+compare equal (an Excel date cell and the ISO text it is logged as, too).
+Within a batch the text itself is compared; across runs, rows already in
+the database are matched by a 64-bit fingerprint of that text, stored with
+each loaded row.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+
+__all__ = ["copy_of", "fingerprints", "raw_texts"]
+
+
+def raw_texts(rows: pd.DataFrame) -> pd.Series:
+    """The ``raw_data`` JSON of each row (see ``encode_rows``)."""
+    return encode_rows(rows)
+
+
+def fingerprints(texts: pd.Series) -> pd.Series:
+    """A signed 64-bit hash of each text, aligned with it (fits an SQL BIGINT).
+
+    >>> texts = pd.Series(['{"a":"0012"}', '{"a":12}', '{"a":"0012"}'])
+    >>> prints = fingerprints(texts)
+    >>> prints[0] == prints[2], prints[0] == prints[1]
+    (np.True_, np.False_)
+    """
+    hashed = pd.util.hash_pandas_object(texts.astype("str"), index=False)
+    return pd.Series(hashed.to_numpy().view("int64"), index=texts.index, name="raw_hash")
+
+
+def copy_of(rows: pd.DataFrame, loaded: pd.Series | None = None) -> pd.Series:
+    """For each row that duplicates another, the label of the row it copies; else NA.
+
+    A row copies the first earlier row in ``rows`` with the same values, or
+    else a row already loaded from the same file: ``loaded`` maps
+    fingerprints to those rows' labels.
+
+    >>> rows = pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7])
+    >>> copy_of(rows).tolist()
+    [<NA>, <NA>, 3]
+    >>> loaded = pd.Series([1], index=fingerprints(raw_texts(rows.loc[[5]])))
+    >>> copy_of(rows, loaded).tolist()
+    [<NA>, 1, 3]
+    """
+    texts = raw_texts(rows)
+    labels = pd.Series(rows.index, index=rows.index)
+    first = labels.groupby(texts.to_numpy(), sort=False).transform("first")
+    copies = first.where(first != labels).astype("Int64")
+    if loaded is not None and len(loaded):
+        in_database = fingerprints(texts).map(loaded.groupby(level=0).first())
+        copies = copies.fillna(in_database.astype("Int64"))
+    return copies.rename("copy_of")

@@ -1,0 +1,113 @@
+"""``explain_failures``: why each logged row fails today, step by step.
+
+Each row is run again through its domain's steps (``domain.rerun``) against
+the current reference data, without loading or logging anything. The row's
+verdict is the first step that rejects it, with the columns and the reason,
+or ``passes now``, or ``already loaded`` when a replay or a later run put
+it in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+
+from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.rerun import latest_entries, rerun_failures
+from work_data_hub.infrastructure.validation import generate_session_id
+from work_data_hub.io.database import Database
+
+__all__ = ["EXPLAIN_COLUMNS", "Verdict", "explain_failures"]
+
+
+class Verdict:
+    """What rerunning a logged row says about it today."""
+
+    FAILS: Final = "fails"
+    PASSES_NOW: Final = "passes now"
+    ALREADY_LOADED: Final = "already loaded"
+
+
+#: The columns ``explain_failures`` returns, in order.
+EXPLAIN_COLUMNS: Final = (
+    "session_id",
+    "domain",
+    "source_file",
+    "row_index",
+    "error_type",
+    "verdict",
+    "step",
+    "error_type_now",
+    "columns",
+    "reason",
+)
+
+
+def explain_failures(
+    failures: pd.DataFrame,
+    database: Database | str,
+    *,
+    reference: Reference | None = None,
+) -> pd.DataFrame:
+    """Return one row per logged failure: the step that rejects it today and why.
+
+    Args:
+        failures: a failure log (``read_failures``), or rows of one.
+        database: the database (or its SQLAlchemy URL) whose reference data
+            and loaded rows count.
+        reference: reference data to use instead of the database's.
+
+    Columns: ``EXPLAIN_COLUMNS``. ``error_type`` is as logged;
+    ``error_type_now``, ``step``, ``columns`` and ``reason`` are empty when
+    the row passes now.
+
+    >>> import tempfile
+    >>> db = Database(f"sqlite:///{tempfile.mkdtemp()}/wdh.db")
+    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
+    ...                     companies=pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]}))
+    >>> row = ('{"月度":"202403","计划代码":"P9","客户名称":"甲公司","期初资产规模":"1",'
+    ...        '"期末资产规模":"2","投资收益":"1","当期收益率":"0.5"}')
+    >>> log = pd.DataFrame({"session_id": ["etl_20240401_120000_abcdef"],
+    ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
+    ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
+    ...                     "raw_data": [row]})
+    >>> explain_failures(log, db)[["row_index", "step", "reason"]].to_dict("records")
+    [{'row_index': 17, 'step': 'plan_exists', 'reason': "plan code 'P9' is not in plans"}]
+    """
+    if isinstance(database, str):
+        database = Database(database)
+    if reference is None:
+        plans, companies = database.reference_frames()
+        reference = Reference.from_frames(plans=plans, companies=companies)
+    entries = latest_entries(failures)
+    runs = rerun_failures(
+        entries,
+        pd.Series(True, index=entries.index),
+        database=database,
+        reference=reference,
+        session_id=generate_session_id(),
+        explain=True,
+    )
+    parts = []
+    for rerun in runs:
+        logged = rerun.logged
+        verdicts = pd.DataFrame(index=logged.index, columns=list(EXPLAIN_COLUMNS[5:]), dtype="str")
+        verdicts["verdict"] = Verdict.PASSES_NOW
+        if rerun.run is not None and rerun.run.reasons is not None:
+            reasons = rerun.run.reasons
+            failing = reasons.index.intersection(logged.index)
+            verdicts.loc[failing, "verdict"] = Verdict.FAILS
+            verdicts.loc[failing, "step"] = reasons.loc[failing, "step"]
+            verdicts.loc[failing, "error_type_now"] = reasons.loc[failing, "error_type"]
+            verdicts.loc[failing, "columns"] = reasons.loc[failing, "columns"]
+            verdicts.loc[failing, "reason"] = reasons.loc[failing, "reason"]
+        loaded = rerun.loaded
+        verdicts.loc[loaded.index, "verdict"] = Verdict.ALREADY_LOADED
+        verdicts.loc[loaded.index, "reason"] = "loaded by session " + loaded.astype("str")
+        parts.append(pd.concat([logged[list(EXPLAIN_COLUMNS[:5])], verdicts], axis=1))
+    if not parts:
+        return pd.DataFrame(columns=list(EXPLAIN_COLUMNS))
+    explained = pd.concat(parts, ignore_index=True)
+    # files in the order the log names them, rows in source order
+    return explained[list(EXPLAIN_COLUMNS)]
