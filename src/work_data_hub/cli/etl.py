@@ -2,6 +2,7 @@
 
     wdh-etl --all-domains
     wdh-etl --domain annuity_performance --source data/samples --db sqlite:///data/wdh.db
+    wdh-etl replay [SESSION|FILE] ...   (see wdh-etl replay --help)
 
 Every rejected row of the run lands in one failure log,
 ``<logs-dir>/wdh_etl_failures_<session>.csv``. Exit status: 0 done (failed
@@ -24,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from work_data_hub.analysis import FrameView
+from work_data_hub.cli import replay
 from work_data_hub.cli.console import make_console
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.service import DomainResult, FileResult, execute_domain, source_files
@@ -34,16 +36,19 @@ from work_data_hub.infrastructure.validation import (
     generate_session_id,
     validate_session_id,
 )
-from work_data_hub.io.database import Database
-from work_data_hub.io.sources import read_source
+from work_data_hub.io.database import DEFAULT_DB, Database
+from work_data_hub.io.sources import read_reference
 
 __all__ = ["main"]
 
-DEFAULT_DB = "sqlite:///data/wdh.db"
-
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wdh-etl", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="wdh-etl",
+        description=__doc__.split("\n")[0],
+        epilog="wdh-etl replay [SESSION|FILE]: run a session's failed rows again once their "
+        "cause is fixed (wdh-etl replay --help)",
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--domain", action="append", metavar="NAME", help=f"repeatable; one of {', '.join(DOMAINS)}"
@@ -75,15 +80,7 @@ def _say(message: str) -> None:
 
 
 def _load_reference(folder: Path, db_url: str) -> None:
-    plans = read_source(folder / "plans.csv")
-    companies = read_source(folder / "company_mapping.csv")
-    for frame, needed, name in (
-        (plans, ["计划代码", "计划名称"], "plans.csv"),
-        (companies, ["客户名称", "company_id"], "company_mapping.csv"),
-    ):
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise SourceFileError(f"{folder / name} lacks the columns {missing}")
+    plans, companies = read_reference(folder)
     _ensure_sqlite_folder(db_url)
     Database(db_url).upsert_reference(plans=plans, companies=companies)
 
@@ -186,6 +183,9 @@ def _run_domains(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``wdh-etl``; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replay"]:
+        return replay.main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.jobs < 1:

@@ -5,6 +5,7 @@
     wdh-failures show [SESSION|FILE] [--domain D] [--error-type T] [--source-file F] [--limit N]
     wdh-failures diff OLD NEW
     wdh-failures excel [SESSION|FILE] -o PATH
+    wdh-failures explain [SESSION|FILE] [--source-file F] [--row N] [--db URL] [--reference DIR]
 
 SESSION is a session id or a unique prefix of one; without it, the newest
 session in --logs-dir. Exit status: 0 done, 1 bad input or a log with an
@@ -23,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.analysis import (
     FailureCards,
@@ -33,11 +35,16 @@ from work_data_hub.analysis import (
     summarize,
     to_excel,
 )
+from work_data_hub.analysis.views import SHORT_HEADERS
 from work_data_hub.cli.console import make_console
+from work_data_hub.domain.explain import Verdict, explain_failures
+from work_data_hub.domain.reference import Reference
 from work_data_hub.errors import FailureLogWarning, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
+from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
+from work_data_hub.io.sources import read_reference
 
-__all__ = ["main"]
+__all__ = ["Problems", "add_selection_options", "main", "selection"]
 
 
 class Problems:
@@ -84,7 +91,16 @@ def _summary(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     return None
 
 
-def _selected(args: argparse.Namespace, failures: pd.DataFrame) -> pd.DataFrame:
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """The options that select failed rows: domain, error type, source file, row."""
+    parser.add_argument("--domain")
+    parser.add_argument("--error-type", choices=[e.value for e in ErrorType])
+    parser.add_argument("--source-file", help="a source file name, as logged")
+    parser.add_argument("--row", type=int, help="a row index in the source file, as logged")
+
+
+def selection(args: argparse.Namespace, failures: pd.DataFrame) -> pd.Series:
+    """A boolean mask over ``failures``: the rows the selection options name."""
     keep = pd.Series(True, index=failures.index)
     if args.domain:
         keep &= failures["domain"] == args.domain
@@ -92,12 +108,15 @@ def _selected(args: argparse.Namespace, failures: pd.DataFrame) -> pd.DataFrame:
         keep &= failures["error_type"] == args.error_type
     if args.source_file:
         keep &= failures["source_file"] == args.source_file
-    return failures[keep]
+    if args.row is not None:
+        keep &= failures["row_index"] == args.row
+    return keep
 
 
 def _show(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    selected = _selected(args, problems.read(path))
+    failures = problems.read(path)
+    selected = failures[selection(args, failures)]
     shown = selected.head(args.limit)
     if args.json:
         rows = shown.drop(columns="raw_data").astype({"timestamp": str})
@@ -143,6 +162,53 @@ def _excel(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     return None
 
 
+def _explain_reference(args: argparse.Namespace, database: Database) -> Reference:
+    """The database's reference data, overlaid (in memory only) with --reference files."""
+    plans, companies = database.reference_frames()
+    if args.reference is not None:
+        new_plans, new_companies = read_reference(args.reference)
+        plans = pd.concat([plans, new_plans[plans.columns]]).drop_duplicates(
+            "计划代码", keep="last"
+        )
+        companies = pd.concat([companies, new_companies[companies.columns]])
+        companies = companies.drop_duplicates("客户名称", keep="last")
+    return Reference.from_frames(plans=plans, companies=companies)
+
+
+def _explain(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+    path = resolve_log(args.log, args.logs_dir)
+    failures = problems.read(path)
+    database = existing_database(args.db)
+    explained = explain_failures(
+        failures,
+        database,
+        selected=selection(args, failures),
+        reference=_explain_reference(args, database),
+    )
+    shown = explained.head(args.limit)
+    if args.json:
+        return {"log": str(path), "explained": _records(shown)}
+    for domain, rows in shown.groupby("domain", sort=False):
+        view = pd.DataFrame(
+            {
+                "file": rows["source_file"],
+                "row": rows["row_index"],
+                "logged": rows["error_type"].map(SHORT_HEADERS),
+                "now": rows["step"].fillna(rows["verdict"]),
+                "reason": rows["reason"],
+            }
+        )
+        out.print(FrameView(view, title=str(domain)))
+    verdicts = explained["verdict"].value_counts()
+    tally = ", ".join(f"{n} {verdict}" for verdict, n in verdicts.items())
+    more = f" (--limit {args.limit})" if len(shown) < len(explained) else ""
+    out.print(f"{len(shown)} of {len(explained)} failed rows{more}: {tally}", markup=False)
+    if verdicts.get(Verdict.PASSES_NOW, 0):
+        session = str(failures["session_id"].iloc[0])
+        out.print(f"Load the rows that pass now: wdh-etl replay {session}", markup=False)
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
@@ -157,9 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("log", nargs="?", metavar="SESSION|FILE")
     show = commands.add_parser("show", parents=[common], help="failed rows, as read")
     show.add_argument("log", nargs="?", metavar="SESSION|FILE")
-    show.add_argument("--domain")
-    show.add_argument("--error-type", choices=[e.value for e in ErrorType])
-    show.add_argument("--source-file")
+    add_selection_options(show)
     show.add_argument("--limit", type=int, default=20)
     diff = commands.add_parser("diff", parents=[common], help="new, resolved, persisting")
     diff.add_argument("old", metavar="OLD")
@@ -168,6 +232,19 @@ def _parser() -> argparse.ArgumentParser:
     excel = commands.add_parser("excel", parents=[common], help="write an Excel workbook")
     excel.add_argument("log", nargs="?", metavar="SESSION|FILE")
     excel.add_argument("-o", "--output", type=Path, required=True)
+    explain = commands.add_parser(
+        "explain", parents=[common], help="why each row fails now, step by step"
+    )
+    explain.add_argument("log", nargs="?", metavar="SESSION|FILE")
+    add_selection_options(explain)
+    explain.add_argument("--limit", type=int, default=50)
+    explain.add_argument("--db", default=DEFAULT_DB, help=f"default: {DEFAULT_DB}")
+    explain.add_argument(
+        "--reference",
+        type=Path,
+        help="check against these plans.csv and company_mapping.csv too (the database is "
+        "not changed)",
+    )
     return parser
 
 
@@ -177,6 +254,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Problems], Any]] = {
     "show": _show,
     "diff": _diff,
     "excel": _excel,
+    "explain": _explain,
 }
 
 
@@ -190,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     try:
         result = COMMANDS[args.command](args, out, problems)
-    except (WorkDataHubError, OSError) as error:
+    except (WorkDataHubError, OSError, SQLAlchemyError) as error:
         _say(f"wdh-failures: {error}")
         return 1
     if args.json:

@@ -14,7 +14,7 @@ from typing import Final
 import pandas as pd
 
 from work_data_hub.domain.reference import Reference
-from work_data_hub.domain.rerun import latest_entries, rerun_failures
+from work_data_hub.domain.rerun import rerun_failures
 from work_data_hub.infrastructure.validation import generate_session_id
 from work_data_hub.io.database import Database
 
@@ -48,12 +48,16 @@ def explain_failures(
     failures: pd.DataFrame,
     database: Database | str,
     *,
+    selected: pd.Series | None = None,
     reference: Reference | None = None,
 ) -> pd.DataFrame:
     """Return one row per logged failure: the step that rejects it today and why.
 
     Args:
-        failures: a failure log (``read_failures``), or rows of one.
+        failures: a failure log (``read_failures``). Pass the whole log and
+            choose rows with ``selected``: the other rows of the same file
+            decide which copy of a duplicate is the first.
+        selected: a boolean mask over ``failures`` (default: every row).
         database: the database (or its SQLAlchemy URL) whose reference data
             and loaded rows count.
         reference: reference data to use instead of the database's.
@@ -80,10 +84,11 @@ def explain_failures(
     if reference is None:
         plans, companies = database.reference_frames()
         reference = Reference.from_frames(plans=plans, companies=companies)
-    entries = latest_entries(failures)
+    if selected is None:
+        selected = pd.Series(True, index=failures.index)
     runs = rerun_failures(
-        entries,
-        pd.Series(True, index=entries.index),
+        failures,
+        selected,
         database=database,
         reference=reference,
         session_id=generate_session_id(),

@@ -18,6 +18,7 @@ them added (``NULL`` in old rows).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
@@ -43,10 +44,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
-__all__ = ["LINEAGE", "Database"]
+__all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database"]
+
+#: The database the commands use unless told otherwise (relative to the current folder).
+DEFAULT_DB: Final = "sqlite:///data/wdh.db"
 
 LINEAGE: Final = ("source_file", "row_index", "session_id", "raw_hash", "replayed_from")
 _KEY_COLUMNS: Final = ("月度", "计划代码", "客户名称", "company_id")
@@ -202,12 +207,13 @@ class Database:
         source_file: str,
         session_id: str,
         raw_hash: pd.Series,
-        replayed_from: str,
+        replayed_from: pd.Series,
     ) -> int:
         """Add replayed rows of ``source_file`` to empty lineage slots only, atomically.
 
         Rows whose (``source_file``, row index) is taken already are skipped.
-        Returns the number of rows added.
+        ``raw_hash`` and ``replayed_from`` (the session whose log held each
+        row) are aligned with ``rows``. Returns the number of rows added.
         """
         table = self.domains[domain]
         taken = self.lineage(domain, [source_file])["row_index"]
@@ -245,7 +251,7 @@ class Database:
         source_file: str,
         session_id: str,
         raw_hash: pd.Series | None = None,
-        replayed_from: str | None = None,
+        replayed_from: pd.Series | None = None,
     ) -> list[dict[str, Any]]:
         known = [c.name for c in table.columns if c.name not in ("id", "extra", *LINEAGE)]
         extra = [c for c in rows.columns if c not in known]
@@ -255,7 +261,9 @@ class Database:
             row_index=rows.index.to_numpy(dtype="int64"),
             session_id=session_id,
             raw_hash=None if raw_hash is None else raw_hash.reindex(rows.index).to_numpy(),
-            replayed_from=replayed_from,
+            replayed_from=None
+            if replayed_from is None
+            else replayed_from.reindex(rows.index).to_numpy(),
         )
         cleaned = frame.astype(object).where(frame.notna(), None)
         return [{str(k): v for k, v in record.items()} for record in cleaned.to_dict("records")]
@@ -266,6 +274,19 @@ class Database:
         with self.engine.connect() as connection:
             result = connection.execute(select(table).order_by(table.c.id))
             return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def existing_database(url: str) -> Database:
+    """Open the database at ``url``; an SQLite file must exist already (no empty one is made).
+
+    Raises:
+        FileNotFoundError: the SQLite file does not exist.
+    """
+    engine_url = make_url(url)
+    file = engine_url.database if engine_url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+        raise FileNotFoundError(f"no database at {file}: run wdh-etl first, or pass --db")
+    return Database(url)
 
 
 def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:

@@ -24,10 +24,15 @@ from openpyxl import load_workbook
 
 from work_data_hub.errors import SourceFileError
 
-__all__ = ["SOURCE_SUFFIXES", "read_source"]
+__all__ = ["REFERENCE_FILES", "SOURCE_SUFFIXES", "read_reference", "read_source"]
 
 SOURCE_SUFFIXES: Final = (".csv", ".xlsx")
 _ENCODINGS: Final = ("utf-8-sig", "gb18030")
+#: The reference files of a reference folder and the columns each must have.
+REFERENCE_FILES: Final = {
+    "plans.csv": ("计划代码", "计划名称"),
+    "company_mapping.csv": ("客户名称", "company_id"),
+}
 
 
 def _refuse_duplicate_names(names: Sequence[object], path: Path) -> None:
@@ -108,3 +113,21 @@ def read_source(path: str | Path) -> pd.DataFrame:
         raise SourceFileError(f"{path.name}: only {', '.join(SOURCE_SUFFIXES)} sources are read")
     frame.index = pd.RangeIndex(len(frame))
     return frame
+
+
+def read_reference(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read ``plans.csv`` and ``company_mapping.csv`` from a reference folder.
+
+    Raises:
+        SourceFileError: a file is missing or unreadable, or lacks a column.
+    """
+    folder = Path(folder)
+    frames = []
+    for name, needed in REFERENCE_FILES.items():
+        frame = read_source(folder / name)
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise SourceFileError(f"{folder / name} lacks the columns {missing}")
+        frames.append(frame)
+    plans, companies = frames
+    return plans, companies

@@ -1,0 +1,118 @@
+"""``wdh-etl replay``: a session's failed rows through their domains again, in a new session.
+
+    wdh-etl replay [SESSION|FILE] [--domain D] [--error-type T] [--reference DIR]
+
+Fix the cause first (a company mapping, a plan), then replay. Rows that pass
+now are loaded with their original source file and row; rows that still
+fail go to the new session's failure log. Replaying twice loads nothing
+twice. Exit status: 0 done, 1 bad input or a file that could not be
+replayed, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from work_data_hub.analysis import FrameView, resolve_log
+from work_data_hub.cli.console import make_console
+from work_data_hub.cli.failures import Problems, add_selection_options, selection
+from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.replay import ReplayResult, replay_failures
+from work_data_hub.errors import WorkDataHubError
+from work_data_hub.infrastructure.validation import generate_session_id
+from work_data_hub.io.database import DEFAULT_DB, existing_database
+from work_data_hub.io.sources import read_reference
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wdh-etl replay", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "log", nargs="?", metavar="SESSION|FILE", help="default: the newest session"
+    )
+    add_selection_options(parser)
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default: {DEFAULT_DB})")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="load plans.csv and company_mapping.csv from this folder into the database first",
+    )
+    parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
+    parser.add_argument("--plain", action="store_true", help="no colour or links")
+    parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
+    return parser
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(" ".join(message.split()) + "\n")
+
+
+def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
+    counts = result.counts.reset_index()
+    return {
+        "session_id": result.session_id,
+        "replayed_log": str(replayed.resolve()),
+        "replayed_from": result.replayed_from,
+        "failure_log": str(result.log.resolve()) if result.log.exists() else None,
+        "counts": json.loads(counts.to_json(orient="records", force_ascii=False)),
+        "errors": result.errors,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``wdh-etl replay``; return the exit status."""
+    args = _parser().parse_args(argv)
+    out = make_console(plain=args.plain)
+    problems = Problems()
+    try:
+        path = resolve_log(args.log, args.logs_dir)
+        failures = problems.read(path)
+        chosen = selection(args, failures)
+        database = existing_database(args.db)
+        if args.reference is not None:
+            plans, companies = read_reference(args.reference)
+            database.upsert_reference(plans=plans, companies=companies)
+        plans, companies = database.reference_frames()
+        if not chosen.any():
+            for message in problems.messages:
+                _say(f"wdh-etl replay: warning: {message}")
+            out.print(f"Nothing to replay: no row of {path.name} matches.", markup=False)
+            return 1 if problems.messages else 0
+        result = replay_failures(
+            failures,
+            selected=chosen,
+            session_id=generate_session_id(),
+            database=database,
+            reference=Reference.from_frames(plans=plans, companies=companies),
+            logs_dir=args.logs_dir,
+        )
+    except (WorkDataHubError, OSError, SQLAlchemyError) as error:
+        _say(f"wdh-etl replay: {error}")
+        return 1
+    for message in problems.messages:
+        _say(f"wdh-etl replay: warning: {message}")
+    out.print(f"Session {result.session_id} replays {result.replayed_from}", markup=False)
+    for domain, counts in result.counts.groupby(level="domain", sort=False):
+        out.print(FrameView(counts.droplevel("domain"), title=str(domain)))
+    for where, message in result.errors.items():
+        _say(f"wdh-etl replay: {where}: {message}")
+    if args.summary_json:
+        args.summary_json.write_text(
+            json.dumps(_summary_json(result, path), ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+    if result.log.exists():
+        log = result.log.resolve()
+        out.print(Text.assemble("Rows still failing: ", (str(log), f"link {log.as_uri()}")))
+    else:
+        out.print(f"No rows still failing in session {result.session_id}.", markup=False)
+    return 1 if result.errors or problems.messages else 0

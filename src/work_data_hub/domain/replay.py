@@ -1,0 +1,148 @@
+"""``replay_failures``: logged rows back through their domains, in a new session.
+
+Rows that pass now are added to their domain table with their original
+lineage (source file and row), the new session's id and ``replayed_from``
+(the session whose log held them). Rows that still fail are logged in the
+new session's failure log, again with their original source file and row,
+so that log can be explained and replayed in turn. Rows already loaded are
+skipped: replaying a log twice loads nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
+
+from work_data_hub.domain.duplicates import fingerprints, raw_texts
+from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.rerun import rerun_failures
+from work_data_hub.errors import WorkDataHubError
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
+from work_data_hub.io.database import Database
+
+__all__ = ["REPLAY_COUNTS", "ReplayResult", "replay_failures"]
+
+#: Per domain and logged error type: rows selected, and what became of them.
+REPLAY_COUNTS: Final = ("selected", "fixed", "still_failing", "already_loaded")
+
+
+@dataclass
+class ReplayResult:
+    """What a replay did: counts per (domain, logged error type), and file errors."""
+
+    session_id: str
+    replayed_from: str
+    log: Path
+    counts: pd.DataFrame
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fixed(self) -> int:
+        return int(self.counts["fixed"].sum())
+
+
+def _tally(logged: pd.Series, outcome: str, counts: dict[tuple[str, str, str], int]) -> None:
+    for error_type, number in logged.value_counts().items():
+        key = (str(logged.name), str(error_type), outcome)
+        counts[key] = counts.get(key, 0) + int(number)
+
+
+def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [(*key, rows) for key, rows in counts.items()],
+        columns=["domain", "error_type", "outcome", "rows"],
+    )
+    table = frame.pivot_table(
+        index=["domain", "error_type"], columns="outcome", values="rows", aggfunc="sum"
+    )
+    table = table.reindex(columns=list(REPLAY_COUNTS)).fillna(0).astype("int64")
+    table.columns.name = None
+    order = {e.value: n for n, e in enumerate(ErrorType)}
+    return table.sort_index(
+        key=lambda level: level.map(order) if level.name == "error_type" else level
+    )
+
+
+def replay_failures(
+    failures: pd.DataFrame,
+    *,
+    selected: pd.Series | None = None,
+    session_id: str,
+    database: Database,
+    reference: Reference,
+    logs_dir: Path,
+) -> ReplayResult:
+    """Replay the ``selected`` rows (default: all) of one session's log as ``session_id``.
+
+    ``failures`` is the whole log (``read_failures``): rows of the same source
+    file that are not selected still decide which copy of a duplicate is the
+    first. ``reference`` is the reference data to check against now.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> db = Database(f"sqlite:///{folder}/wdh.db")
+    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
+    ...                     companies=pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]}))
+    >>> row = ('{"月度":"202403","计划代码":"P1","客户名称":"甲公司","期初资产规模":"1",'
+    ...        '"期末资产规模":"2","投资收益":"1","当期收益率":"0.5"}')
+    >>> log = pd.DataFrame({"session_id": ["etl_20240401_120000_abcdef"],
+    ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
+    ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
+    ...                     "raw_data": [row]})
+    >>> plans, companies = db.reference_frames()
+    >>> result = replay_failures(log, session_id="etl_20240402_090000_fedcba", database=db,
+    ...                          reference=Reference.from_frames(plans=plans,
+    ...                                                          companies=companies),
+    ...                          logs_dir=folder)
+    >>> result.counts.reset_index().to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'domain': 'annuity_performance', 'error_type': 'FK_CONSTRAINT_VIOLATION',
+      'selected': 1, 'fixed': 1, 'still_failing': 0, 'already_loaded': 0}]
+    >>> db.rows("annuity_performance")[["source_file", "row_index", "replayed_from"]].values
+    array([['2024-03.xlsx', 17, 'etl_20240401_120000_abcdef']], dtype=object)
+    """
+    if selected is None:
+        selected = pd.Series(True, index=failures.index)
+    replayed_from = ", ".join(sorted(failures.loc[selected, "session_id"].astype(str).unique()))
+    exporter = FailureExporter(session_id, logs_dir)
+    counts: dict[tuple[str, str, str], int] = {}
+    errors: dict[str, str] = {}
+    runs = rerun_failures(
+        failures, selected, database=database, reference=reference, session_id=session_id
+    )
+    for rerun in runs:
+        logged_type = rerun.logged["error_type"].astype(str).rename(rerun.domain)
+        _tally(logged_type, "selected", counts)
+        _tally(logged_type.loc[rerun.loaded.index], "already_loaded", counts)
+        try:
+            still = rerun.failures_selected() if rerun.run is not None else None
+            if still is not None and len(still):
+                exporter.export(still)
+                _tally(logged_type.loc[still["row_index"].astype("int64")], "still_failing", counts)
+            kept = rerun.kept_selected()
+            added = database.add_replayed(
+                rerun.domain,
+                kept,
+                source_file=rerun.source_file,
+                session_id=session_id,
+                raw_hash=fingerprints(raw_texts(rerun.raw.loc[kept.index])),
+                replayed_from=rerun.logged.loc[kept.index, "session_id"].astype(str),
+            )
+            _tally(logged_type.loc[kept.index], "fixed", counts)
+            if added != len(kept):
+                raise WorkDataHubError(
+                    f"{len(kept) - added} of {len(kept)} fixed rows were loaded meanwhile "
+                    "by another run"
+                )
+        except (WorkDataHubError, SQLAlchemyError) as error:
+            errors[f"{rerun.domain}/{rerun.source_file}"] = " ".join(str(error).split())
+    return ReplayResult(
+        session_id=session_id,
+        replayed_from=replayed_from,
+        log=exporter.output_file,
+        counts=_counts_frame(counts),
+        errors=errors,
+    )
