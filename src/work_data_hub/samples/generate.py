@@ -4,8 +4,14 @@
 
 Writes ``<out>/<domain>/<month>.csv|.xlsx`` for both domains (several months,
 CSV and Excel), ``<out>/reference/plans.csv`` and ``company_mapping.csv``, and
-``<out>/manifest.json``: for every file, the rows written and how many of
-them each error type must reject. Every seeded row fails at exactly one step.
+``<out>/manifest.json``: for every file, the rows written, how many of
+them each error type must reject, and each seeded row's number, error type,
+step and column. Every seeded row fails at exactly one step.
+
+Workbook cells are typed the way Excel users leave them: amounts are
+numbers, a ``YYYYMM`` month is a number, every other row's month is a date
+cell, and a free-text remark may hold digits with leading zeros (``"0012"``)
+as text. CSV cells are text.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +51,7 @@ def _performance_row(rng: random.Random, month: str, plan: str, name: str) -> li
     opening = round(rng.uniform(1e5, 5e7), 2)
     closing = round(opening * rng.uniform(0.95, 1.08), 2)
     gain = round(closing - opening, 2)
+    remark = rng.choice(["", "", "0012", "复核"])  # text that looks like a number, too
     return [
         month,
         plan,
@@ -51,7 +60,7 @@ def _performance_row(rng: random.Random, month: str, plan: str, name: str) -> li
         f"{closing:.2f}",
         f"{gain:.2f}",
         f"{gain / opening:.6f}",
-        "",
+        remark,
     ]
 
 
@@ -71,8 +80,8 @@ def _income_row(rng: random.Random, month: str, plan: str, name: str) -> list[An
 
 def _seed_failures(
     rows: list[list[Any]], columns: Sequence[str], rng: random.Random
-) -> dict[str, int]:
-    """Insert seeded failures of every type among the good rows; return their counts."""
+) -> list[dict[str, Any]]:
+    """Insert seeded failures of every type among the good rows; describe each one."""
     at = {name: columns.index(name) for name in columns}
     good = rows[0]
     bad_month = list(good)
@@ -86,31 +95,65 @@ def _seed_failures(
     unknown[at["客户名称"]] = f"未登记客户{rng.randint(1, 999)}有限公司"
     no_plan = list(good)
     no_plan[at["计划代码"]] = "P9999"
-    seeded = {
-        ErrorType.VALIDATION_FAILED.value: [bad_month, blank_plan],
-        ErrorType.DROPPED_IN_PIPELINE.value: [subtotal, list(rows[1])],  # a duplicate of row 1
-        ErrorType.ENRICHMENT_FAILED.value: [unknown],
-        ErrorType.FK_CONSTRAINT_VIOLATION.value: [no_plan],
-    }
+    invalid, dropped = ErrorType.VALIDATION_FAILED.value, ErrorType.DROPPED_IN_PIPELINE.value
+    # (row, error type, step, column)
+    seeded = [
+        (bad_month, invalid, "bronze_validation", "月度"),
+        (blank_plan, invalid, "bronze_validation", "计划代码"),
+        (subtotal, dropped, "drop_subtotals", "计划代码"),
+        (list(rows[1]), dropped, "drop_duplicates", ""),  # a copy of row 1
+        (unknown, ErrorType.ENRICHMENT_FAILED.value, "enrich_company", "客户名称"),
+        (no_plan, ErrorType.FK_CONSTRAINT_VIOLATION.value, "plan_exists", "计划代码"),
+    ]
     if "期初资产规模" in at:  # a negative amount
         negative = list(good)
         negative[at["期初资产规模"]] = "-1.00"
-        seeded[ErrorType.VALIDATION_FAILED.value].append(negative)
-    for bad_rows in seeded.values():
-        for row in bad_rows:
-            rows.insert(rng.randint(2, len(rows)), row)  # never before the rows they copy
-    return {error_type: len(bad_rows) for error_type, bad_rows in seeded.items()}
+        seeded.append((negative, invalid, "bronze_validation", "期初资产规模"))
+    for row, *_ in seeded:
+        rows.insert(rng.randint(2, len(rows)), row)  # never before the rows they copy
+    described = [
+        {
+            "row": next(n for n, candidate in enumerate(rows) if candidate is row),
+            "error_type": error_type,
+            "step": step,
+            "column": column,
+        }
+        for row, error_type, step, column in seeded
+    ]
+    return sorted(described, key=lambda seed: seed["row"])
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _excel_cell(column: str, value: Any, as_date: bool, amounts: Sequence[str]) -> Any:
+    """A CSV text cell as an Excel user would have typed it (a month as a date if ``as_date``)."""
+    if column == "月度" and isinstance(value, str):
+        month = re.fullmatch(r"(\d{4})(?:(\d{2})|-(\d{2})|年(\d{1,2})月)", value)
+        number = int(next(part for part in month.groups()[1:] if part)) if month else 0
+        if not 1 <= number <= 12:
+            return value  # not a month: stays text
+        if as_date:
+            return datetime(int(value[:4]), number, 1)  # a date cell
+        return int(value) if value.isdigit() else value
+    if column in amounts and value != "":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _write(frame: pd.DataFrame, path: Path, amounts: Sequence[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
         frame.to_csv(path, index=False, encoding="utf-8")
         return
     book = Workbook()
     book.active.append(list(frame.columns))
+    plan = frame.columns.get_loc("计划代码")
     for row in frame.itertuples(index=False):
-        book.active.append(list(row))
+        # decided by content, so exact copies stay exact copies
+        as_date = sum(map(ord, str(row[plan]))) % 2 == 1
+        cells = zip(frame.columns, row, strict=True)
+        book.active.append([_excel_cell(c, v, as_date, amounts) for c, v in cells])
     book.save(path)
 
 
@@ -126,9 +169,9 @@ def generate(out: str | Path, *, rows: int = 40, seed: int = 7) -> dict[str, Any
     mapping = pd.DataFrame(companies, columns=["客户名称", "company_id"])
     mapping.to_csv(reference / "company_mapping.csv", index=False)
     manifest: dict[str, Any] = {"seed": seed, "good_rows": rows, "files": {}}
-    for domain, columns, make_row in (
-        ("annuity_performance", PERFORMANCE, _performance_row),
-        ("annuity_income", INCOME, _income_row),
+    for domain, columns, make_row, amounts in (
+        ("annuity_performance", PERFORMANCE, _performance_row, annuity_performance.AMOUNTS),
+        ("annuity_income", INCOME, _income_row, annuity_income.AMOUNTS),
     ):
         for index, (month, suffix) in enumerate(FILES):
             year, number = (int(part) for part in month.split("-"))
@@ -139,11 +182,16 @@ def generate(out: str | Path, *, rows: int = 40, seed: int = 7) -> dict[str, Any
             ]
             # as typed by hand: ideographic spaces around a name; enrichment folds them
             body[2][columns.index("客户名称")] = f"\u3000{body[2][columns.index('客户名称')]} "
-            failures = _seed_failures(body, columns, rng)
+            seeded = _seed_failures(body, columns, rng)
             frame = pd.DataFrame(body, columns=columns)
             name = f"{month}{suffix}"
-            _write(frame, out / domain / name)
-            manifest["files"][f"{domain}/{name}"] = {"rows": len(frame), "failed": failures}
+            _write(frame, out / domain / name, amounts)
+            failed = {e.value: sum(s["error_type"] == e.value for s in seeded) for e in ErrorType}
+            manifest["files"][f"{domain}/{name}"] = {
+                "rows": len(frame),
+                "failed": {error_type: n for error_type, n in failed.items() if n},
+                "seeded": seeded,
+            }
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
