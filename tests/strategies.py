@@ -227,3 +227,49 @@ def expected_hostile_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): expected_hostile_json(v) for k, v in value.items()}
     return expected_json_value(value)
+
+
+# -- cells as the source readers give them ----------------------------------
+
+#: What ``read_source`` gives for a workbook cell: text, numbers, dates, booleans, empty.
+excel_cells = st.one_of(
+    st.none(),
+    nasty_text,
+    int64s.filter(lambda n: abs(n) < 2**53),  # Excel stores doubles
+    st.floats(allow_nan=False, allow_infinity=False),
+    datetimes,
+    st.booleans(),
+)
+
+
+@st.composite
+def read_frames(draw: st.DrawFn, max_rows: int = 8) -> pd.DataFrame:
+    """A frame as ``read_source`` gives it: CSV (all text) or a workbook (object cells)."""
+    rows = draw(st.integers(min_value=1, max_value=max_rows))
+    names = draw(st.lists(column_names, min_size=1, max_size=5, unique=True))
+    if draw(st.booleans()):  # a CSV: text, "" where empty
+        return pd.DataFrame(
+            {name: draw(st.lists(nasty_text, min_size=rows, max_size=rows)) for name in names},
+            dtype="str",
+        )
+    return pd.DataFrame(
+        {name: draw(st.lists(excel_cells, min_size=rows, max_size=rows)) for name in names},
+        dtype=object,
+    )
+
+
+#: Annuity cells as CSVs and workbooks hold them, good and bad.
+month_cells = st.one_of(
+    st.sampled_from(["202403", "2024-03", "2024年3月", "2024/3/15", "2024-13", "", " x "]),
+    st.sampled_from([202403, 202403.0, None]),
+    st.datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 12, 31)),
+)
+plan_cells = st.sampled_from(["P0012", " P0013 ", "P0099", "0012", 12, "", None, "合计"])
+name_cells = st.sampled_from(
+    ["上海浦江制造有限公司", "\u3000上海浦江制造有限公司 ", "未知公司", "小计", "", None, 7]
+)
+amount_cells = st.one_of(
+    st.sampled_from(["1,234.5", "0012", "-1", "abc", "", None, "1e3", "Infinity"]),
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    st.integers(min_value=-(10**6), max_value=10**6),
+)

@@ -103,4 +103,7 @@ def pandera_reasons(error: pa_errors.SchemaErrors | pa_errors.SchemaError) -> pd
         shared_columns = ", ".join(dict.fromkeys(everywhere["column"]))
         reason = (reason + "; " + shared).fillna(shared)
         failing_columns = (failing_columns + ", " + shared_columns).fillna(shared_columns)
+        failing_columns = failing_columns.map(
+            lambda text: ", ".join(dict.fromkeys(text.split(", ")))
+        )
     return reasons_frame(labels, failing_columns.fillna(""), reason.fillna("rejected"))

@@ -1,0 +1,183 @@
+"""``replay_failures``: fixed rows loaded once with their lineage, the rest logged anew."""
+
+import json
+
+import pandas as pd
+
+from tests.domain.conftest import fixed_reference, run_all
+from work_data_hub.domain import annuity_performance
+from work_data_hub.domain.replay import replay_failures
+from work_data_hub.infrastructure.validation import generate_session_id, read_failures
+from work_data_hub.io.database import Database
+from work_data_hub.io.sources import read_reference
+
+LOADED_BY_CONTENT = ["source_file", "row_index", "raw_hash"]
+RUN_COLUMNS = ["id", "session_id", "replayed_from"]  # differ between runs by design
+LOG_KEY = ["domain", "source_file", "row_index", "error_type", "raw_data"]
+
+
+def _fix(run, folder):
+    plans, companies = read_reference(fixed_reference(run, folder))
+    run.database.upsert_reference(plans=plans, companies=companies)
+    return folder
+
+
+def _replay(run, failures=None, selected=None):
+    return replay_failures(
+        run.failures() if failures is None else failures,
+        selected=selected,
+        session_id=generate_session_id(),
+        database=run.database,
+        reference=run.reference(),
+        logs_dir=run.logs,
+    )
+
+
+def _table(db_url, domain):
+    database = Database(db_url)
+    database.add_domain(domain, amounts=(), texts=())
+    rows = database.rows(domain).drop(columns=RUN_COLUMNS)
+    return rows.sort_values(["source_file", "row_index"], ignore_index=True)
+
+
+def test_replay_after_a_fix_loads_what_a_clean_run_over_fixed_data_loads(first_run, tmp_path):
+    fixed = _fix(first_run, tmp_path / "fixed")
+    result = _replay(first_run)
+    assert not result.errors
+    clean = run_all(tmp_path, first_run.sources, fixed, "clean")
+    for domain in ("annuity_performance", "annuity_income"):
+        replayed, expected = _table(first_run.db_url, domain), _table(clean.db_url, domain)
+        assert len(replayed) == len(expected) > 0
+        pd.testing.assert_frame_equal(replayed, expected)
+    # what still fails is what a clean run logs, byte for byte
+    still = read_failures(result.log)[LOG_KEY].sort_values(LOG_KEY, ignore_index=True)
+    expected_log = clean.failures()[LOG_KEY].sort_values(LOG_KEY, ignore_index=True)
+    pd.testing.assert_frame_equal(still, expected_log)
+
+
+def test_replay_counts_fixed_and_still_failing_per_error_type(first_run, tmp_path):
+    _fix(first_run, tmp_path / "fixed")
+    counts = _replay(first_run).counts
+    failed = pd.DataFrame(
+        [
+            {"domain": key.split("/")[0], "error_type": seed["error_type"]}
+            for key, entry in first_run.manifest["files"].items()
+            for seed in entry["seeded"]
+        ]
+    ).value_counts()
+    assert counts["selected"].to_dict() == failed.to_dict()
+    fixable = counts.index.get_level_values("error_type").isin(
+        ["ENRICHMENT_FAILED", "FK_CONSTRAINT_VIOLATION"]
+    )
+    assert (counts.loc[fixable, "fixed"] == counts.loc[fixable, "selected"]).all()
+    assert (counts.loc[~fixable, "still_failing"] == counts.loc[~fixable, "selected"]).all()
+    assert counts["already_loaded"].sum() == 0
+
+
+def test_fixed_rows_carry_their_original_lineage(first_run, tmp_path):
+    _fix(first_run, tmp_path / "fixed")
+    result = _replay(first_run)
+    rows = first_run.database
+    rows.add_domain(annuity_performance.NAME, amounts=annuity_performance.AMOUNTS)
+    loaded = rows.rows(annuity_performance.NAME)
+    replayed = loaded[loaded["replayed_from"].notna()]
+    assert set(replayed["replayed_from"]) == {first_run.session_id}
+    assert set(replayed["session_id"]) == {result.session_id}
+    failures = first_run.failures()
+    fixed = failures[
+        (failures["domain"] == annuity_performance.NAME)
+        & failures["error_type"].isin(["ENRICHMENT_FAILED", "FK_CONSTRAINT_VIOLATION"])
+    ]
+    assert sorted(zip(replayed["source_file"], replayed["row_index"], strict=False)) == sorted(
+        zip(fixed["source_file"], fixed["row_index"], strict=False)
+    )
+
+
+def test_replaying_twice_loads_nothing_twice(first_run, tmp_path):
+    _fix(first_run, tmp_path / "fixed")
+    first = _replay(first_run)
+    before = _table(first_run.db_url, "annuity_performance")
+    second = _replay(first_run)
+    assert first.fixed > 0
+    assert second.fixed == 0
+    assert second.counts["already_loaded"].sum() == first.fixed
+    pd.testing.assert_frame_equal(_table(first_run.db_url, "annuity_performance"), before)
+
+
+def test_a_replay_log_replays_in_turn(first_run, tmp_path):
+    # fix only the company mapping first; plans later
+    plans, companies = read_reference(fixed_reference(first_run, tmp_path / "fixed"))
+    database = first_run.database
+    database.upsert_reference(
+        plans=read_reference(first_run.sources / "reference")[0], companies=companies
+    )
+    first = _replay(first_run)
+    assert first.counts.xs("FK_CONSTRAINT_VIOLATION", level="error_type")["fixed"].sum() == 0
+    database.upsert_reference(plans=plans, companies=companies)
+    second = _replay(first_run, failures=read_failures(first.log))
+    assert second.counts.xs("FK_CONSTRAINT_VIOLATION", level="error_type")["fixed"].sum() == 2 * 3
+    assert second.replayed_from == first.session_id
+
+
+def _duplicate_source(run_root):
+    """Row 3 copies row 0, whose customer is unknown; row 1 is fine; row 2 copies row 1."""
+    sources = run_root / "dup_sources"
+    folder = sources / "annuity_performance"
+    folder.mkdir(parents=True)
+    unknown = ["202403", "P0012", "新客户有限公司", "10", "11", "1", "0.1", ""]
+    good = ["202403", "P0013", "上海浦江制造有限公司", "5", "6", "1", "0.2", ""]
+    columns = [*annuity_performance.COLUMNS, "备注"]
+    pd.DataFrame([unknown, good, good, unknown], columns=columns).to_csv(
+        folder / "2024-03.csv", index=False
+    )
+    (sources / "annuity_income").mkdir()
+    reference = sources / "reference"
+    reference.mkdir()
+    pd.DataFrame({"计划代码": ["P0012", "P0013"], "计划名称": ["一", "二"]}).to_csv(
+        reference / "plans.csv", index=False
+    )
+    pd.DataFrame({"客户名称": ["上海浦江制造有限公司"], "company_id": ["C1"]}).to_csv(
+        reference / "company_mapping.csv", index=False
+    )
+    (sources / "manifest.json").write_text(json.dumps({"files": {}}), encoding="utf-8")
+    return sources
+
+
+def _map_new_customer(run):
+    run.database.upsert_reference(
+        plans=pd.DataFrame({"计划代码": ["P0012"], "计划名称": ["一"]}),
+        companies=pd.DataFrame({"客户名称": ["新客户有限公司"], "company_id": ["C9"]}),
+    )
+
+
+def _loaded_rows(run):
+    return sorted(_table(run.db_url, annuity_performance.NAME)["row_index"].tolist())
+
+
+def test_a_duplicate_stays_dropped_while_the_row_it_copies_is_loaded(tmp_path):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+    assert sorted(run.failures()["row_index"]) == [0, 2, 3]  # 0 unknown, 2 and 3 copies
+    _map_new_customer(run)
+    result = _replay(run)
+    assert _loaded_rows(run) == [0, 1]
+    still = read_failures(result.log)
+    assert still[["row_index", "error_type"]].values.tolist() == [
+        [2, "DROPPED_IN_PIPELINE"],
+        [3, "DROPPED_IN_PIPELINE"],
+    ]
+
+
+def test_a_duplicate_replayed_alone_stays_dropped_when_its_first_copy_is_still_logged(tmp_path):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+    _map_new_customer(run)
+    failures = run.failures()
+    dropped_only = failures["error_type"] == "DROPPED_IN_PIPELINE"
+    first = _replay(run, selected=dropped_only)
+    assert first.fixed == 0
+    assert _loaded_rows(run) == [1]
+    second = _replay(run, selected=~dropped_only)  # now row 0 itself
+    assert second.fixed == 1
+    assert _loaded_rows(run) == [0, 1]
+    third = _replay(run)
+    assert third.fixed == 0
+    assert _loaded_rows(run) == [0, 1]
