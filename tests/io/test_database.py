@@ -81,3 +81,57 @@ def test_foreign_key_is_enforced_and_the_file_transaction_rolls_back(db):
     rows = db.rows("annuity_performance")  # the earlier load of a.xlsx is intact
     assert rows["计划代码"].tolist() == ["P1"]
     assert rows["session_id"].tolist() == ["s1"]
+
+
+def test_replayed_rows_fill_empty_lineage_slots_only(db):
+    db.load("annuity_performance", _rows(["P1"]), source_file="a.csv", session_id="s1")
+    replayed = _rows(["P1", "P2"]).rename(index={10: 10, 11: 12})  # row 10 is taken
+    added = db.add_replayed(
+        "annuity_performance",
+        replayed,
+        source_file="a.csv",
+        session_id="s2",
+        raw_hash=pd.Series([7, -8], index=replayed.index),
+        replayed_from=pd.Series(["s1", "s1"], index=replayed.index),
+    )
+    assert added == 1
+    rows = db.rows("annuity_performance").set_index("row_index")
+    assert rows.loc[10, "session_id"] == "s1"
+    assert pd.isna(rows.loc[10, "replayed_from"])
+    assert rows.loc[12, ["session_id", "replayed_from", "raw_hash"]].tolist() == ["s2", "s1", -8]
+    lineage = db.lineage("annuity_performance", ["a.csv"])
+    assert sorted(lineage["row_index"]) == [10, 12]
+
+
+def test_tables_of_an_older_version_get_the_new_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sqlalchemy.text(
+                'CREATE TABLE annuity_performance (id INTEGER PRIMARY KEY, "月度" DATETIME NOT '
+                'NULL, "计划代码" VARCHAR NOT NULL, "客户名称" TEXT, company_id VARCHAR NOT NULL, '
+                '"期末资产规模" FLOAT, extra TEXT, source_file VARCHAR NOT NULL, row_index INTEGER '
+                "NOT NULL, session_id VARCHAR NOT NULL, UNIQUE (source_file, row_index))"
+            )
+        )
+        connection.execute(
+            sqlalchemy.text(
+                "INSERT INTO annuity_performance VALUES "
+                "(1, '2024-03-01', 'P1', '甲', 'C1', 1.0, NULL, 'old.csv', 0, 's0')"
+            )
+        )
+    db = Database(url)
+    db.upsert_reference(plans=PLANS, companies=COMPANIES)
+    db.add_domain("annuity_performance", amounts=["期末资产规模"])
+    old = db.rows("annuity_performance")
+    assert old[["raw_hash", "replayed_from"]].isna().all().all()
+    assert db.lineage("annuity_performance", ["old.csv"])["row_index"].tolist() == [0]
+    db.load(
+        "annuity_performance",
+        _rows(["P1"]),
+        source_file="a.csv",
+        session_id="s1",
+        raw_hash=pd.Series([5], index=[10]),
+    )
+    assert db.lineage("annuity_performance", ["a.csv"])["raw_hash"].tolist() == [5]

@@ -1,0 +1,186 @@
+"""Explain and replay from the command line: real sources, a real SQLite file, subprocesses.
+
+The operator's path: a run fails rows; ``wdh-failures explain`` says why;
+the reference data is fixed; ``wdh-etl replay`` loads what passes now.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.domain.conftest import Run, fixed_reference
+from work_data_hub.infrastructure.validation import read_failures
+from work_data_hub.samples.generate import generate
+
+
+def _command(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+
+
+def wdh_etl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _command("work_data_hub.cli.etl", *args, cwd=cwd)
+
+
+def wdh_failures(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _command("work_data_hub.cli.failures", *args, cwd=cwd)
+
+
+@pytest.fixture
+def ran(tmp_path) -> Run:
+    """``wdh-etl --all-domains`` over generated sources, defaults relative to tmp_path."""
+    generate(tmp_path / "data" / "samples", rows=8, seed=5)
+    result = wdh_etl("--all-domains", "--plain", "--summary-json", "run.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "data/samples/manifest.json").read_text(encoding="utf-8"))
+    return Run(
+        root=tmp_path,
+        sources=tmp_path / "data" / "samples",
+        db_url=f"sqlite:///{tmp_path / 'data' / 'wdh.db'}",
+        logs=tmp_path / "logs",
+        session_id=summary["session_id"],
+        manifest=manifest,
+    )
+
+
+def _seed(run: Run, source: str, step: str) -> int:
+    seeded = run.manifest["files"][f"annuity_performance/{source}"]["seeded"]
+    return next(seed["row"] for seed in seeded if seed["step"] == step)
+
+
+def _loaded(run: Run) -> list[tuple]:
+    with sqlite3.connect(run.root / "data" / "wdh.db") as connection:
+        return connection.execute(
+            "SELECT source_file, row_index, session_id, replayed_from FROM annuity_performance "
+            "ORDER BY source_file, row_index"
+        ).fetchall()
+
+
+def test_from_a_failed_row_to_its_reason_in_one_command(ran):
+    row = _seed(ran, "2024-03.xlsx", "enrich_company")
+    result = wdh_failures(
+        "explain", "--source-file", "2024-03.xlsx", "--row", str(row), "--plain", cwd=ran.root
+    )
+    assert result.returncode == 0, result.stderr
+    shown = " ".join(result.stdout.split())  # the table wraps the reason at 100 columns
+    assert "enrich_company" in shown
+    assert "has no company mapping" in shown
+    assert "1 of 1 failed rows: 1 fails" in shown
+
+
+def test_explain_json_has_one_record_per_failed_row(ran):
+    result = wdh_failures("explain", ran.session_id, "--json", "--limit", "1000", cwd=ran.root)
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)["explained"]
+    assert len(records) == len(ran.failures())
+    assert {r["verdict"] for r in records} == {"fails"}
+    assert {r["step"] for r in records} >= {"bronze_validation", "plan_exists", "drop_duplicates"}
+
+
+def test_explain_with_fixed_reference_files_says_passes_now_and_changes_nothing(ran):
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    before = _loaded(ran)
+    result = wdh_failures(
+        "explain", "--error-type", "ENRICHMENT_FAILED", "--reference", str(fixed), cwd=ran.root
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 passes now" in result.stdout  # 2 domains x 3 files
+    assert f"wdh-etl replay {ran.session_id}" in result.stdout
+    assert _loaded(ran) == before
+
+
+def test_fix_then_replay_loads_the_fixed_rows_once(ran):
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    before = _loaded(ran)
+    result = wdh_etl(
+        "replay", ran.session_id, "--reference", str(fixed), "--summary-json", "r1.json",
+        "--plain", cwd=ran.root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"replays {ran.session_id}" in result.stdout
+    assert "Rows still failing:" in result.stdout
+    summary = json.loads((ran.root / "r1.json").read_text(encoding="utf-8"))
+    fixed_rows = {
+        (c["domain"], c["error_type"]): c["fixed"] for c in summary["counts"] if c["fixed"]
+    }
+    assert fixed_rows == {
+        (domain, error_type): 3
+        for domain in ("annuity_performance", "annuity_income")
+        for error_type in ("ENRICHMENT_FAILED", "FK_CONSTRAINT_VIOLATION")
+    }
+    new_rows = sorted(set(_loaded(ran)) - set(before))
+    assert len(new_rows) == 6  # this domain's share
+    assert {(r[2], r[3]) for r in new_rows} == {(summary["session_id"], ran.session_id)}
+    still = read_failures(summary["failure_log"])
+    assert set(still["error_type"]) == {"VALIDATION_FAILED", "DROPPED_IN_PIPELINE"}
+    assert set(still["session_id"]) == {summary["session_id"]}
+
+    again = wdh_etl("replay", ran.session_id, "--summary-json", "r2.json", cwd=ran.root)
+    assert again.returncode == 0, again.stderr
+    second = json.loads((ran.root / "r2.json").read_text(encoding="utf-8"))
+    assert sum(c["fixed"] for c in second["counts"]) == 0
+    assert sum(c["already_loaded"] for c in second["counts"]) == 12
+    assert sorted(_loaded(ran)) == sorted(before + new_rows)
+
+
+def test_replay_filters_by_error_type_and_domain(ran):
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    result = wdh_etl(
+        "replay", "--domain", "annuity_income", "--error-type", "FK_CONSTRAINT_VIOLATION",
+        "--reference", str(fixed), "--summary-json", "r.json", cwd=ran.root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts = json.loads((ran.root / "r.json").read_text(encoding="utf-8"))["counts"]
+    assert [(c["domain"], c["error_type"], c["selected"], c["fixed"]) for c in counts] == [
+        ("annuity_income", "FK_CONSTRAINT_VIOLATION", 3, 3)
+    ]
+    assert "No rows still failing" in result.stdout
+
+
+def test_nothing_selected_is_said_and_is_not_an_error(ran):
+    result = wdh_etl("replay", "--source-file", "no-such.xlsx", cwd=ran.root)
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to replay" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["replay", "etl_19990101"], 1, "no session in logs starts with 'etl_19990101'"),
+        (["replay", "--db", "sqlite:///missing/wdh.db"], 1, "no database at missing/wdh.db"),
+        (["replay", "--reference", "nowhere"], 1, "nowhere/plans.csv does not exist"),
+        (["replay", "--error-type", "NOPE"], 2, "invalid choice"),
+    ],
+)
+def test_replay_bad_input(ran, args, status, message):
+    result = wdh_etl(*args, cwd=ran.root)
+    assert result.returncode == status
+    assert message in result.stderr
+    if status == 1:
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith("wdh-etl replay: ")
+
+
+def test_explain_without_a_database_says_how_to_get_one(ran):
+    result = wdh_failures("explain", "--db", "sqlite:///nope.db", cwd=ran.root)
+    assert result.returncode == 1
+    assert "no database at nope.db: run wdh-etl first, or pass --db" in result.stderr
+
+
+def test_help_mentions_replay(tmp_path):
+    result = wdh_etl("--help", cwd=tmp_path)
+    assert "wdh-etl replay" in result.stdout
+    replay_help = wdh_etl("replay", "--help", cwd=tmp_path)
+    assert replay_help.returncode == 0
+    assert "--reference" in replay_help.stdout
