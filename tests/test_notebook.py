@@ -7,14 +7,16 @@ import pandas as pd
 from nbclient import NotebookClient
 
 from tests.analysis.conftest import write_log
+from work_data_hub.io.database import Database
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "failure_analysis.ipynb"
 OLD = "etl_20240301_090000_aaaaaa"
 NEW = "etl_20240302_090000_bbbbbb"
 
 
-def _run(logs: Path, monkeypatch) -> nbformat.NotebookNode:
+def _run(logs: Path, monkeypatch, db_url: str = "sqlite:///no/such.db") -> nbformat.NotebookNode:
     monkeypatch.setenv("WDH_LOGS_DIR", str(logs))
+    monkeypatch.setenv("WDH_DB_URL", db_url)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
@@ -48,9 +50,14 @@ def test_notebook_answers_what_where_and_is_it_new(tmp_path, monkeypatch):
             ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", raw.iloc[[0]]),
         ],
     )
-    cells = [c for c in _run(logs, monkeypatch).cells if c.cell_type == "code"]
+    db_url = f"sqlite:///{tmp_path / 'wdh.db'}"
+    Database(db_url).upsert_reference(
+        plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
+        companies=pd.DataFrame({"客户名称": ["甲"], "company_id": ["C1"]}),
+    )
+    cells = [c for c in _run(logs, monkeypatch, db_url).cells if c.cell_type == "code"]
     assert not any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", []))
-    sessions, summary, chart, top_files, drill, cards, diff = cells[1:]
+    sessions, summary, chart, top_files, drill, cards, diff, explain = cells[1:]
     assert NEW in _text(sessions)
     assert OLD in _text(sessions)
     assert f"wdh_etl_failures_{NEW}.csv" in _text(summary)
@@ -63,9 +70,14 @@ def test_notebook_answers_what_where_and_is_it_new(tmp_path, monkeypatch):
     assert f"Compared with wdh_etl_failures_{OLD}.csv: 2 new, 1 persisting, 1 resolved" in _text(
         diff
     )
+    # the logged rows lack the domain's month column: bronze validation names it
+    assert "Why rows of annuity_income fail today" in _text(explain)
+    assert "bronze_validation" in _text(explain)
+    assert "月度" in _text(explain)
 
 
 def test_notebook_runs_on_a_fresh_clone_with_no_logs(tmp_path, monkeypatch):
     cells = [c for c in _run(tmp_path / "logs", monkeypatch).cells if c.cell_type == "code"]
     assert not any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", []))
-    assert "No earlier session to compare with." in _text(cells[-1])
+    assert "No earlier session to compare with." in _text(cells[-2])
+    assert "Not explained: no database at no/such.db" in _text(cells[-1])

@@ -205,7 +205,8 @@ def _explain(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     out.print(f"{len(shown)} of {len(explained)} failed rows{more}: {tally}", markup=False)
     if verdicts.get(Verdict.PASSES_NOW, 0):
         session = str(failures["session_id"].iloc[0])
-        out.print(f"Load the rows that pass now: wdh-etl replay {session}", markup=False)
+        reference = f" --reference {args.reference}" if args.reference is not None else ""
+        out.print(f"Load the rows that pass now: wdh-etl replay {session}{reference}", markup=False)
     return None
 
 
