@@ -96,7 +96,9 @@ def test_explain_with_fixed_reference_files_says_passes_now_and_changes_nothing(
     )
     assert result.returncode == 0, result.stderr
     assert "6 passes now" in result.stdout  # 2 domains x 3 files
-    assert f"wdh-etl replay {ran.session_id}" in result.stdout
+    log = Path("logs") / f"wdh_etl_failures_{ran.session_id}.csv"
+    hint = f"wdh-etl replay {log} --error-type ENRICHMENT_FAILED --reference {fixed}"
+    assert f"Load the rows that pass now: {hint}\n" in result.stdout
     assert _loaded(ran) == before
 
 

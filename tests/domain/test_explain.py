@@ -1,13 +1,17 @@
 """``explain_failures`` on a generated run: the seeded step and reason of every seeded row."""
 
 import pandas as pd
+import sqlalchemy
+from openpyxl import Workbook
 
 from tests.domain.conftest import fixed_reference
 from work_data_hub.domain.explain import EXPLAIN_COLUMNS, Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.replay import replay_failures
+from work_data_hub.domain.service import execute_domain
 from work_data_hub.infrastructure.validation import generate_session_id
-from work_data_hub.io.sources import read_reference
+from work_data_hub.io.database import Database
+from work_data_hub.io.sources import read_reference, read_source
 
 
 def _seeds(manifest):
@@ -92,3 +96,57 @@ def test_an_empty_log_explains_to_an_empty_frame(first_run):
     assert explained.empty
     assert list(explained.columns) == list(EXPLAIN_COLUMNS)
     assert isinstance(explained, pd.DataFrame)
+
+
+def test_a_place_that_holds_another_row_now_is_superseded(first_run):
+    failures = first_run.failures()
+    fk = failures[failures["error_type"] == "FK_CONSTRAINT_VIOLATION"].iloc[0]
+    # the file is edited (the bad plan code fixed in place) and loaded again
+    path = first_run.sources / fk["domain"] / fk["source_file"]
+    edited = read_source(path)
+    edited.loc[fk["row_index"], "计划代码"] = "P0012"
+    if path.suffix == ".csv":
+        edited.to_csv(path, index=False)
+    else:
+        book = Workbook()
+        book.active.append(list(edited.columns))
+        for row in edited.itertuples(index=False):
+            book.active.append(list(row))
+        book.save(path)
+    result = execute_domain(
+        fk["domain"],
+        session_id=generate_session_id(),
+        source_dir=first_run.sources,
+        db_url=first_run.db_url,
+        logs_dir=first_run.root / "other_logs",
+    )
+    assert result.ok
+    explained = explain_failures(failures, first_run.db_url).set_index(
+        ["domain", "source_file", "row_index"]
+    )
+    row = explained.loc[(fk["domain"], fk["source_file"], fk["row_index"])]
+    assert row["verdict"] == Verdict.SUPERSEDED
+    assert "holds another row" in row["reason"]
+
+
+def test_explaining_creates_nothing_in_the_database(tmp_path, first_run):
+    url = f"sqlite:///{tmp_path / 'reference_only.db'}"
+    database = Database(url)
+    plans, companies = first_run.database.reference_frames()
+    database.upsert_reference(plans=plans, companies=companies)
+    explained = explain_failures(first_run.failures(), url)
+    # with no row loaded here, the copies of loaded rows are copies no more
+    passing = explained[explained["verdict"] == Verdict.PASSES_NOW]
+    assert len(passing) == 6
+    assert set(passing["error_type"]) == {"DROPPED_IN_PIPELINE"}
+    assert sqlalchemy.inspect(sqlalchemy.create_engine(url)).get_table_names() == [
+        "company_mapping",
+        "plans",
+    ]
+
+
+def test_rows_of_an_unknown_domain_are_not_run_and_say_why(first_run):
+    failures = first_run.failures().assign(domain="annuity_retired")
+    explained = explain_failures(failures, first_run.db_url)
+    assert set(explained["verdict"]) == {Verdict.NOT_RUN}
+    assert explained["reason"].str.startswith("unknown domain 'annuity_retired'").all()

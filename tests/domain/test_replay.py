@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import sqlalchemy
 
 from tests.domain.conftest import fixed_reference, run_all
 from work_data_hub.domain import annuity_performance
@@ -181,3 +182,51 @@ def test_a_duplicate_replayed_alone_stays_dropped_when_its_first_copy_is_still_l
     third = _replay(run)
     assert third.fixed == 0
     assert _loaded_rows(run) == [0, 1]
+
+
+def _forget_fingerprints(run):
+    engine = sqlalchemy.create_engine(run.db_url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("UPDATE annuity_performance SET raw_hash = NULL"))
+
+
+def test_rows_loaded_without_fingerprints_keep_their_copies_from_being_replayed(tmp_path):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+    _forget_fingerprints(run)  # as if row 1 was loaded by a version without raw_hash
+    _map_new_customer(run)
+    result = _replay(run)
+    counts = result.counts.loc["annuity_performance"]
+    assert counts.loc["DROPPED_IN_PIPELINE", "not_run"] == 2  # rows 2 and 3
+    assert counts.loc["ENRICHMENT_FAILED", "fixed"] == 1
+    assert _loaded_rows(run) == [0, 1]
+    assert "run wdh-etl over the file again" in result.errors["annuity_performance/2024-03.csv"]
+
+
+def test_a_file_that_cannot_run_does_not_stop_the_others(first_run, tmp_path):
+    _fix(first_run, tmp_path / "fixed")
+    failures = first_run.failures()
+    stranger = failures.iloc[[0]].assign(domain="annuity_retired", source_file="old.xlsx")
+    unplaced = failures.iloc[[1]].assign(source_file="lost.xlsx", row_index=pd.NA)
+    log = pd.concat([stranger, unplaced, failures], ignore_index=True)
+    result = _replay(first_run, failures=log)
+    assert result.fixed == 12  # every fixable row of both domains
+    assert "unknown domain 'annuity_retired'" in result.errors["annuity_retired/old.xlsx"]
+    assert "no row_index" in result.errors[f"{unplaced['domain'].iloc[0]}/lost.xlsx"]
+    assert result.counts["not_run"].sum() == 2
+
+
+def test_a_row_logged_twice_counts_once_by_its_latest_entry(first_run, tmp_path):
+    _fix(first_run, tmp_path / "fixed")
+    failures = first_run.failures()
+    fk = failures[failures["error_type"] == "FK_CONSTRAINT_VIOLATION"].iloc[[0]]
+    earlier = fk.assign(
+        error_type="VALIDATION_FAILED", timestamp=fk["timestamp"] - pd.Timedelta("1h")
+    )
+    log = pd.concat([failures, earlier], ignore_index=True)  # appended last, but older
+    only_earlier = pd.Series(False, index=log.index)
+    only_earlier.iloc[-1] = True
+    nothing = _replay(first_run, failures=log, selected=only_earlier)
+    assert nothing.counts.empty
+    assert nothing.fixed == 0
+    result = _replay(first_run, failures=log)
+    assert result.counts["selected"].sum() == len(failures)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -204,10 +205,24 @@ def _explain(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     more = f" (--limit {args.limit})" if len(shown) < len(explained) else ""
     out.print(f"{len(shown)} of {len(explained)} failed rows{more}: {tally}", markup=False)
     if verdicts.get(Verdict.PASSES_NOW, 0):
-        session = str(failures["session_id"].iloc[0])
-        reference = f" --reference {args.reference}" if args.reference is not None else ""
-        out.print(f"Load the rows that pass now: wdh-etl replay {session}{reference}", markup=False)
+        # one unwrapped line, to copy and paste
+        command = _replay_command(args, path)
+        out.print(f"Load the rows that pass now: {command}", markup=False, soft_wrap=True)
     return None
+
+
+def _replay_command(args: argparse.Namespace, path: Path) -> str:
+    """The ``wdh-etl replay`` command for the rows just explained, with the same options."""
+    words = ["wdh-etl", "replay", str(path)]
+    for option in ("domain", "error_type", "source_file", "row", "reference"):
+        value = getattr(args, option)
+        if value is not None:
+            words += [f"--{option.replace('_', '-')}", str(value)]
+    if args.db != DEFAULT_DB:
+        words += ["--db", args.db]
+    if args.logs_dir != Path("logs"):
+        words += ["--logs-dir", str(args.logs_dir)]
+    return shlex.join(words)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,12 +1,13 @@
 """``wdh-etl replay``: a session's failed rows through their domains again, in a new session.
 
-    wdh-etl replay [SESSION|FILE] [--domain D] [--error-type T] [--reference DIR]
+    wdh-etl replay [SESSION|FILE] [--domain D] [--error-type T] [--source-file F] [--row N]
+                   [--db URL] [--reference DIR] [--logs-dir DIR] [--plain] [--summary-json PATH]
 
 Fix the cause first (a company mapping, a plan), then replay. Rows that pass
 now are loaded with their original source file and row; rows that still
 fail go to the new session's failure log. Replaying twice loads nothing
-twice. Exit status: 0 done, 1 bad input or a file that could not be
-replayed, 2 bad arguments.
+twice. Exit status: 0 done, 1 bad input or rows that could not be
+replayed (each reported on stderr), 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"wdh-etl replay: warning: {message}")
     out.print(f"Session {result.session_id} replays {result.replayed_from}", markup=False)
     for domain, counts in result.counts.groupby(level="domain", sort=False):
-        out.print(FrameView(counts.droplevel("domain"), title=str(domain)))
+        shown = counts.droplevel("domain").rename(columns=lambda name: name.replace("_", " "))
+        out.print(FrameView(shown, title=str(domain)))
     for where, message in result.errors.items():
         _say(f"wdh-etl replay: {where}: {message}")
     if args.summary_json:

@@ -25,6 +25,10 @@ def raw_texts(rows: pd.DataFrame) -> pd.Series:
 def fingerprints(texts: pd.Series) -> pd.Series:
     """A signed 64-bit hash of each text, aligned with it (fits an SQL BIGINT).
 
+    pandas' SipHash-2-4 with its fixed key (``hash_pandas_object``), unchanged
+    since pandas 0.20; the values are stored, so a test pins them and a pandas
+    that changed them would fail it before any database saw the difference.
+
     >>> texts = pd.Series(['{"a":"0012"}', '{"a":12}', '{"a":"0012"}'])
     >>> prints = fingerprints(texts)
     >>> prints[0] == prints[2], prints[0] == prints[1]
@@ -37,22 +41,23 @@ def fingerprints(texts: pd.Series) -> pd.Series:
 def copy_of(rows: pd.DataFrame, loaded: pd.Series | None = None) -> pd.Series:
     """For each row that duplicates another, the label of the row it copies; else NA.
 
-    A row copies the first earlier row in ``rows`` with the same values, or
-    else a row already loaded from the same file: ``loaded`` maps
-    fingerprints to those rows' labels.
+    A row copies a row already loaded from the same file (``loaded`` maps
+    fingerprints to those rows' labels; the lowest label wins), or else the
+    first earlier row in ``rows`` with the same values.
 
     >>> rows = pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7])
     >>> copy_of(rows).tolist()
     [<NA>, <NA>, 3]
-    >>> loaded = pd.Series([1], index=fingerprints(raw_texts(rows.loc[[5]])))
+    >>> loaded = pd.Series([1], index=fingerprints(raw_texts(rows.loc[[3]])))
     >>> copy_of(rows, loaded).tolist()
-    [<NA>, 1, 3]
+    [1, <NA>, 1]
     """
     texts = raw_texts(rows)
     labels = pd.Series(rows.index, index=rows.index)
     first = labels.groupby(texts.to_numpy(), sort=False).transform("first")
     copies = first.where(first != labels).astype("Int64")
     if loaded is not None and len(loaded):
-        in_database = fingerprints(texts).map(loaded.groupby(level=0).first())
-        copies = copies.fillna(in_database.astype("Int64"))
+        originals = loaded.groupby(level=0).min()
+        in_database = fingerprints(texts).map(originals).astype("Int64")
+        copies = in_database.fillna(copies)  # the loaded row is the original of them all
     return copies.rename("copy_of")

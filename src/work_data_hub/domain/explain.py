@@ -1,10 +1,12 @@
 """``explain_failures``: why each logged row fails today, step by step.
 
 Each row is run again through its domain's steps (``domain.rerun``) against
-the current reference data, without loading or logging anything. The row's
-verdict is the first step that rejects it, with the columns and the reason,
-or ``passes now``, or ``already loaded`` when a replay or a later run put
-it in the database.
+the current reference data; nothing is loaded, logged or created. The row's
+verdict is ``fails`` (the first step that rejects it, with the columns and
+the reason), ``passes now``, ``already loaded`` (a replay or a later run
+put this row in the database), ``superseded`` (its place in the file holds
+another row now: the file changed and was loaded again), or ``not run``
+(with the reason: an unknown domain, no row index, a database error).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Verdict:
     FAILS: Final = "fails"
     PASSES_NOW: Final = "passes now"
     ALREADY_LOADED: Final = "already loaded"
+    SUPERSEDED: Final = "superseded"
+    NOT_RUN: Final = "not run"
 
 
 #: The columns ``explain_failures`` returns, in order.
@@ -51,7 +55,10 @@ def explain_failures(
     selected: pd.Series | None = None,
     reference: Reference | None = None,
 ) -> pd.DataFrame:
-    """Return one row per logged failure: the step that rejects it today and why.
+    """Return one row per selected failed row: the step that rejects it today and why.
+
+    A row logged more than once (a session that ran its file twice) is
+    explained once, by its latest entry.
 
     Args:
         failures: a failure log (``read_failures``). Pass the whole log and
@@ -93,23 +100,41 @@ def explain_failures(
         reference=reference,
         session_id=generate_session_id(),
         explain=True,
+        create_tables=False,
     )
     parts = []
     for rerun in runs:
         logged = rerun.logged
         verdicts = pd.DataFrame(index=logged.index, columns=list(EXPLAIN_COLUMNS[5:]), dtype="str")
+        if rerun.error is not None:
+            verdicts["verdict"] = Verdict.NOT_RUN
+            verdicts["reason"] = rerun.error
+            parts.append(pd.concat([logged[list(EXPLAIN_COLUMNS[:5])], verdicts], axis=1))
+            continue
         verdicts["verdict"] = Verdict.PASSES_NOW
         if rerun.run is not None and rerun.run.reasons is not None:
             reasons = rerun.run.reasons
-            failing = reasons.index.intersection(logged.index)
+            failing = reasons.index.intersection(rerun.todo)
             verdicts.loc[failing, "verdict"] = Verdict.FAILS
-            verdicts.loc[failing, "step"] = reasons.loc[failing, "step"]
-            verdicts.loc[failing, "error_type_now"] = reasons.loc[failing, "error_type"]
-            verdicts.loc[failing, "columns"] = reasons.loc[failing, "columns"]
-            verdicts.loc[failing, "reason"] = reasons.loc[failing, "reason"]
-        loaded = rerun.loaded
-        verdicts.loc[loaded.index, "verdict"] = Verdict.ALREADY_LOADED
-        verdicts.loc[loaded.index, "reason"] = "loaded by session " + loaded.astype("str")
+            for column, source in (
+                ("step", "step"),
+                ("error_type_now", "error_type"),
+                ("columns", "columns"),
+                ("reason", "reason"),
+            ):
+                verdicts.loc[failing, column] = reasons.loc[failing, source]
+        slots = rerun.slots
+        same, other = slots.index[slots["same_row"]], slots.index[~slots["same_row"]]
+        verdicts.loc[same, "verdict"] = Verdict.ALREADY_LOADED
+        verdicts.loc[same, "reason"] = "loaded by session " + slots.loc[same, "session_id"]
+        verdicts.loc[other, "verdict"] = Verdict.SUPERSEDED
+        verdicts.loc[other, "reason"] = (
+            "its place in the file holds another row, loaded by session "
+            + slots.loc[other, "session_id"]
+            + ": the file changed and was loaded again"
+        )
+        verdicts.loc[rerun.not_run.index, "verdict"] = Verdict.NOT_RUN
+        verdicts.loc[rerun.not_run.index, "reason"] = rerun.not_run
         parts.append(pd.concat([logged[list(EXPLAIN_COLUMNS[:5])], verdicts], axis=1))
     if not parts:
         return pd.DataFrame(columns=list(EXPLAIN_COLUMNS))

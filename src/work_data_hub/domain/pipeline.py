@@ -83,8 +83,9 @@ class PipelineRun:
 def _apply(step: Step, rows: pd.DataFrame, *, explain: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run one step; return (kept rows, the rejected rows' reasons frame).
 
-    Without ``explain`` the reasons frame is empty but for its index (the
-    rejected labels): reasons cost time the hot path does not spend.
+    Without ``explain`` only the frame's index (the rejected labels) means
+    anything; its texts are blank: reasons cost time the hot path does not
+    spend.
     """
     try:
         kept = step.run(rows)

@@ -4,8 +4,12 @@ Rows that pass now are added to their domain table with their original
 lineage (source file and row), the new session's id and ``replayed_from``
 (the session whose log held them). Rows that still fail are logged in the
 new session's failure log, again with their original source file and row,
-so that log can be explained and replayed in turn. Rows already loaded are
-skipped: replaying a log twice loads nothing twice.
+so that log can be explained and replayed in turn. Rows whose place in
+their file is taken in the database are skipped (``already_loaded``: this
+row, or a newer one after the file was loaded again): replaying a log twice
+loads nothing twice. Rows that cannot be run, and files whose load fails,
+are counted as ``not_run`` and reported in ``errors``; the other files still
+replay.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from work_data_hub.io.database import Database
 __all__ = ["REPLAY_COUNTS", "ReplayResult", "replay_failures"]
 
 #: Per domain and logged error type: rows selected, and what became of them.
-REPLAY_COUNTS: Final = ("selected", "fixed", "still_failing", "already_loaded")
+REPLAY_COUNTS: Final = ("selected", "fixed", "still_failing", "already_loaded", "not_run")
 
 
 @dataclass
@@ -52,6 +56,9 @@ def _tally(logged: pd.Series, outcome: str, counts: dict[tuple[str, str, str], i
 
 
 def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
+    if not counts:
+        index = pd.MultiIndex.from_tuples([], names=["domain", "error_type"])
+        return pd.DataFrame({c: pd.Series([], dtype="int64") for c in REPLAY_COUNTS}, index=index)
     frame = pd.DataFrame(
         [(*key, rows) for key, rows in counts.items()],
         columns=["domain", "error_type", "outcome", "rows"],
@@ -61,10 +68,10 @@ def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
     )
     table = table.reindex(columns=list(REPLAY_COUNTS)).fillna(0).astype("int64")
     table.columns.name = None
+    # domains in the log's order, error types in ErrorType's
     order = {e.value: n for n, e in enumerate(ErrorType)}
-    return table.sort_index(
-        key=lambda level: level.map(order) if level.name == "error_type" else level
-    )
+    order |= {domain: n for n, domain in enumerate(dict.fromkeys(key[0] for key in counts))}
+    return table.sort_index(key=lambda level: level.map(order))
 
 
 def replay_failures(
@@ -100,7 +107,7 @@ def replay_failures(
     ...                          logs_dir=folder)
     >>> result.counts.reset_index().to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
     [{'domain': 'annuity_performance', 'error_type': 'FK_CONSTRAINT_VIOLATION',
-      'selected': 1, 'fixed': 1, 'still_failing': 0, 'already_loaded': 0}]
+      'selected': 1, 'fixed': 1, 'still_failing': 0, 'already_loaded': 0, 'not_run': 0}]
     >>> db.rows("annuity_performance")[["source_file", "row_index", "replayed_from"]].values
     array([['2024-03.xlsx', 17, 'etl_20240401_120000_abcdef']], dtype=object)
     """
@@ -116,13 +123,27 @@ def replay_failures(
     for rerun in runs:
         logged_type = rerun.logged["error_type"].astype(str).rename(rerun.domain)
         _tally(logged_type, "selected", counts)
-        _tally(logged_type.loc[rerun.loaded.index], "already_loaded", counts)
+        where = f"{rerun.domain}/{rerun.source_file}"
+        if rerun.error is not None:
+            _tally(logged_type, "not_run", counts)
+            errors[where] = rerun.error
+            continue
+        _tally(logged_type.loc[rerun.slots.index], "already_loaded", counts)
+        _tally(logged_type.loc[rerun.not_run.index], "not_run", counts)
+        if len(rerun.not_run):
+            errors[where] = f"{len(rerun.not_run)} rows not run: {rerun.not_run.iloc[0]}"
+        still = rerun.failures_selected()
+        kept = rerun.kept_selected()
         try:
-            still = rerun.failures_selected() if rerun.run is not None else None
             if still is not None and len(still):
                 exporter.export(still)
-                _tally(logged_type.loc[still["row_index"].astype("int64")], "still_failing", counts)
-            kept = rerun.kept_selected()
+        except (WorkDataHubError, OSError) as error:
+            _tally(logged_type.loc[rerun.todo], "not_run", counts)
+            errors[where] = f"nothing replayed: {' '.join(str(error).split())}"
+            continue
+        if still is not None:
+            _tally(logged_type.loc[still["row_index"].astype("int64")], "still_failing", counts)
+        try:
             added = database.add_replayed(
                 rerun.domain,
                 kept,
@@ -131,14 +152,13 @@ def replay_failures(
                 raw_hash=fingerprints(raw_texts(rerun.raw.loc[kept.index])),
                 replayed_from=rerun.logged.loc[kept.index, "session_id"].astype(str),
             )
-            _tally(logged_type.loc[kept.index], "fixed", counts)
-            if added != len(kept):
-                raise WorkDataHubError(
-                    f"{len(kept) - added} of {len(kept)} fixed rows were loaded meanwhile "
-                    "by another run"
-                )
         except (WorkDataHubError, SQLAlchemyError) as error:
-            errors[f"{rerun.domain}/{rerun.source_file}"] = " ".join(str(error).split())
+            _tally(logged_type.loc[kept.index], "not_run", counts)
+            errors[where] = f"fixed rows not loaded: {' '.join(str(error).split())}"
+            continue
+        _tally(logged_type.loc[added], "fixed", counts)
+        # rows whose slot another run filled between the rerun and the insert
+        _tally(logged_type.loc[kept.index.difference(added)], "already_loaded", counts)
     return ReplayResult(
         session_id=session_id,
         replayed_from=replayed_from,

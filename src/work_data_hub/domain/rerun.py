@@ -6,58 +6,81 @@ source file) the logged rows are turned back into the source rows
 by their row in the source file) and run through the domain's steps against
 the current reference data.
 
-Two things make a rerun give the answer a run over the whole file would:
+Three things make a rerun give the answer a run over the whole file would:
 
-- Rows already loaded (their lineage slot in the domain table is taken,
-  for instance by an earlier replay) are not run again.
+- Rows whose lineage slot (source file, row) in the domain table is taken,
+  by an earlier replay or a later run of the file, are not run again.
 - Every other logged row of the same file runs along as context, even when
   not selected: the duplicate rule keeps the first copy of a row, and that
   copy may be a row that failed for another reason. Rows already loaded
-  count as earlier copies through their fingerprints. Context rows'
-  outcomes are dropped.
+  count as earlier copies through their fingerprints (``raw_hash``).
+  Context rows' outcomes are dropped.
+- Where a file has loaded rows without fingerprints (loaded by a version
+  before they existed), a row logged as dropped might copy one of them: such
+  rows are not run, and say why.
+
+A file that cannot be rerun (an unknown domain, rows without a row index,
+a database error) is reported on its ``FileRerun`` and the next file runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
+from work_data_hub.domain.duplicates import fingerprints, raw_texts
 from work_data_hub.domain.pipeline import PipelineRun, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.errors import FailureLogFormatError, WorkDataHubError
+from work_data_hub.infrastructure.validation import ErrorType
 from work_data_hub.infrastructure.validation.raw_data_expand import source_rows
 from work_data_hub.io.database import Database
 
 __all__ = ["FileRerun", "latest_entries", "rerun_failures"]
 
 _KEY = ["domain", "source_file", "row_index"]
+_UNFINGERPRINTED = (
+    "may copy a row loaded before rows had fingerprints (raw_hash): run wdh-etl over "
+    "the file again instead"
+)
 
 
 @dataclass
 class FileRerun:
-    """One source file's logged rows, run again.
+    """One source file's selected log entries, run again.
 
-    ``logged`` holds the file's log entries that were selected (index: row
-    index in the source file). ``loaded`` the session that loaded each
-    selected row already (those were not run). ``run`` is the pipeline's
-    outcome over the selected rows still to do plus the context rows; use
-    ``kept_selected`` and ``failures_selected``.
+    ``logged``: the selected entries, indexed by row in the source file
+    (when ``error`` is set, the index is the log's). ``slots``: for selected
+    rows whose lineage slot is taken, the session that filled it and whether
+    it holds this very row (``same_row``). ``not_run``: reasons for selected
+    rows deliberately not run. ``run``: the pipeline over the rows still to
+    do plus the context rows (``None`` when there were none). ``error``: why
+    the file could not be rerun at all.
     """
 
     domain: str
     source_file: str
     logged: pd.DataFrame
-    loaded: pd.Series
-    raw: pd.DataFrame
-    run: PipelineRun | None
+    raw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    slots: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"session_id": pd.Series(dtype="str"), "same_row": pd.Series(dtype=bool)}
+        )
+    )
+    not_run: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
+    run: PipelineRun | None = None
+    error: str | None = None
 
     @property
     def todo(self) -> pd.Index:
-        """Selected rows that were run (not loaded already)."""
-        return self.logged.index.difference(self.loaded.index)
+        """Selected rows that were run."""
+        if self.error is not None:
+            return pd.Index([], dtype="int64")
+        return self.logged.index.difference(self.slots.index).difference(self.not_run.index)
 
     def kept_selected(self) -> pd.DataFrame:
         """The selected rows that pass now, as the steps left them."""
@@ -65,19 +88,20 @@ class FileRerun:
             return self.raw.iloc[:0]
         return self.run.kept[self.run.kept.index.isin(self.todo)]
 
-    def failures_selected(self) -> pd.DataFrame:
-        """The failure-log frame of the selected rows that still fail."""
+    def failures_selected(self) -> pd.DataFrame | None:
+        """The failure-log frame of the selected rows that still fail (None: nothing ran)."""
         if self.run is None:
-            raise FailureLogFormatError("no pipeline run for this file")
+            return None
         failures = self.run.failures
         return failures[failures["row_index"].isin(self.todo)].reset_index(drop=True)
 
 
 def latest_entries(failures: pd.DataFrame) -> pd.DataFrame:
-    """One log entry per (domain, source file, row): the last one.
+    """One log entry per (domain, source file, row): the latest.
 
     A session that ran the same file twice (``wdh-etl --session-id``) logs
-    a row twice; its later fate is the current one.
+    a row twice; its later fate is the current one. Entries are ordered by
+    ``timestamp`` when there is one (stable: log order breaks ties).
 
     >>> log = pd.DataFrame({"domain": ["d", "d"], "source_file": ["a.csv"] * 2,
     ...                     "row_index": [4, 4], "error_type": ["X", "Y"]})
@@ -87,14 +111,81 @@ def latest_entries(failures: pd.DataFrame) -> pd.DataFrame:
     missing = [column for column in [*_KEY, "error_type"] if column not in failures.columns]
     if missing:
         raise FailureLogFormatError(f"a failure log frame needs the columns {missing}")
-    return failures.drop_duplicates(subset=_KEY, keep="last")
+    if "timestamp" in failures.columns:
+        failures = failures.sort_values("timestamp", kind="stable")
+    placed = failures["row_index"].notna()
+    latest = ~failures.duplicated(subset=_KEY, keep="last") | ~placed
+    return failures[latest].sort_index()
 
 
 def _loaded_by_fingerprint(lineage: pd.DataFrame) -> pd.Series:
     known = lineage.dropna(subset=["raw_hash"])
-    return pd.Series(
-        known["row_index"].to_numpy(), index=known["raw_hash"].astype("int64").to_numpy()
+    return pd.Series(known.index.to_numpy(), index=known["raw_hash"].astype("int64").to_numpy())
+
+
+def _rerun_file(
+    domain: str,
+    source_file: str,
+    in_file: pd.DataFrame,
+    *,
+    database: Database,
+    reference: Reference,
+    session_id: str,
+    explain: bool,
+    create_tables: bool,
+) -> Iterator[FileRerun]:
+    chosen = in_file[in_file["chosen"]].drop(columns="chosen")
+    if domain not in DOMAINS:
+        raise FailureLogFormatError(
+            f"unknown domain {domain!r}: this version runs {', '.join(DOMAINS)}"
+        )
+    unplaced = chosen["row_index"].isna()
+    if unplaced.any():
+        yield FileRerun(
+            domain,
+            source_file,
+            chosen[unplaced],
+            error="no row_index: the row cannot be placed in its source file",
+        )
+    placed = in_file[in_file["row_index"].notna()]
+    placed = placed.set_index(placed["row_index"].astype("int64").to_numpy()).sort_index()
+    logged = placed[placed["chosen"]].drop(columns="chosen")
+    if logged.empty:
+        return
+    spec = DOMAINS[domain]
+    database.add_domain(domain, amounts=spec.amounts, texts=spec.texts, create=create_tables)
+    lineage = database.lineage(domain, [source_file]).set_index("row_index")
+    taken = logged.index.intersection(lineage.index)
+    prints = fingerprints(raw_texts(source_rows(logged.loc[taken])))
+    slot = lineage.loc[taken]
+    slots = pd.DataFrame(
+        {
+            "session_id": slot["session_id"].astype("str"),
+            "same_row": (slot["raw_hash"].isna() | (slot["raw_hash"] == prints)).astype(bool),
+        },
+        index=taken,
     )
+    not_run = pd.Series(dtype="str")
+    if lineage["raw_hash"].isna().any():
+        dropped = logged.index[
+            (logged["error_type"] == ErrorType.DROPPED_IN_PIPELINE.value)
+            & ~logged.index.isin(taken)
+        ]
+        not_run = pd.Series(_UNFINGERPRINTED, index=dropped, dtype="str")
+    batch = placed[~placed.index.isin(lineage.index) & ~placed.index.isin(not_run.index)]
+    raw = source_rows(batch)
+    run = None
+    if len(batch):
+        steps = spec.steps(replace(reference, loaded=_loaded_by_fingerprint(lineage)))
+        run = run_steps(
+            raw,
+            steps,
+            session_id=session_id,
+            domain=domain,
+            source_file=source_file,
+            explain=explain,
+        )
+    yield FileRerun(domain, source_file, logged, raw=raw, slots=slots, not_run=not_run, run=run)
 
 
 def rerun_failures(
@@ -105,50 +196,43 @@ def rerun_failures(
     reference: Reference,
     session_id: str,
     explain: bool = False,
+    create_tables: bool = True,
 ) -> Iterator[FileRerun]:
     """Run the ``selected`` rows of a failure log again, one source file at a time.
 
     ``failures`` is a whole log (``read_failures``); ``selected`` a boolean
-    mask over it. Rows of domains this version does not know raise
-    ``FailureLogFormatError`` before anything runs.
+    mask over it (missing values count as not selected); of a row logged
+    several times only the latest entry counts. ``create_tables=False``
+    leaves the database as it is (explaining only reads).
     """
     entries = latest_entries(failures)
-    entries = entries.assign(
-        chosen=selected.reindex(entries.index, fill_value=False).astype(bool).to_numpy()
-    )
-    unknown = sorted(set(entries.loc[entries["chosen"], "domain"]) - set(DOMAINS))
-    if unknown:
-        raise FailureLogFormatError(
-            f"the log holds rows of domains this version cannot run: {unknown}; "
-            f"known: {', '.join(DOMAINS)}"
-        )
-    files = entries.loc[entries["chosen"], ["domain", "source_file"]].drop_duplicates()
-    for domain, source_file in files.itertuples(index=False):
-        spec = DOMAINS[domain]
-        database.add_domain(domain, amounts=spec.amounts, texts=spec.texts)
-        lineage = database.lineage(domain, [source_file])
-        in_file = entries[(entries["domain"] == domain) & (entries["source_file"] == source_file)]
-        in_file = in_file.set_index(in_file["row_index"].astype("int64").to_numpy()).sort_index()
-        logged = in_file[in_file["chosen"]].drop(columns="chosen")
-        loaded = lineage.set_index("row_index")["session_id"]
-        batch = in_file[~in_file.index.isin(loaded.index)]
-        raw = source_rows(batch)
-        run = None
-        if len(batch):
-            steps = spec.steps(replace(reference, loaded=_loaded_by_fingerprint(lineage)))
-            run = run_steps(
-                raw,
-                steps,
+    chosen = selected.reindex(entries.index).fillna(False).astype(bool)
+    entries = entries.assign(chosen=chosen.to_numpy())
+    groups = entries.groupby(["domain", "source_file"], sort=False, dropna=False)
+    for (domain, source_file), in_file in groups:
+        if not in_file["chosen"].any():
+            continue
+        done: list[FileRerun] = []
+        try:
+            for rerun in _rerun_file(
+                str(domain),
+                str(source_file),
+                in_file,
+                database=database,
+                reference=reference,
                 session_id=session_id,
-                domain=domain,
-                source_file=source_file,
                 explain=explain,
+                create_tables=create_tables,
+            ):
+                done.append(rerun)
+        except (WorkDataHubError, SQLAlchemyError) as error:
+            logged = in_file[in_file["chosen"]].drop(columns="chosen")
+            reported = pd.concat(
+                [r.logged for r in done if r.error is not None] or [logged.iloc[:0]]
             )
-        yield FileRerun(
-            domain=domain,
-            source_file=source_file,
-            logged=logged,
-            loaded=loaded[loaded.index.isin(logged.index)],
-            raw=raw,
-            run=run,
-        )
+            rest = logged.drop(index=reported.index, errors="ignore")
+            done = [r for r in done if r.error is not None]
+            done.append(
+                FileRerun(str(domain), str(source_file), rest, error=" ".join(str(error).split()))
+            )
+        yield from done

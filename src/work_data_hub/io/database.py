@@ -9,9 +9,9 @@ duplicate rows and a file's rows land all together or not at all.
 
 Each row also keeps ``raw_hash`` (the fingerprint of its ``raw_data``, so a
 replayed copy of it is known as a duplicate) and, when a replay loaded it,
-``replayed_from`` (the session whose failure log held it). A replay adds
-rows one by one to their lineage slot and never overwrites one: replaying
-twice loads nothing twice. Tables made before these columns existed get
+``replayed_from`` (the session whose failure log held it). A replay only
+fills empty lineage slots and never overwrites one: replaying twice loads
+nothing twice. Tables made before these columns existed get
 them added (``NULL`` in old rows).
 """
 
@@ -110,14 +110,27 @@ class Database:
         )
         self.domains: dict[str, Table] = {}
 
-    def add_domain(self, name: str, *, amounts: Sequence[str], texts: Sequence[str] = ()) -> None:
-        """Declare (and create if missing) the table of domain ``name``; once is enough."""
+    def add_domain(
+        self,
+        name: str,
+        *,
+        amounts: Sequence[str],
+        texts: Sequence[str] = (),
+        create: bool = True,
+    ) -> None:
+        """Declare the table of domain ``name``; once is enough.
+
+        With ``create`` (the default) a missing table is created and an older
+        version's table gets the columns it lacks; without, the database is
+        left as it is (for reading only).
+        """
         if name in self.domains:
             return
         table = _domain_table(self.metadata, name, amounts, texts)
         self.domains[name] = table
-        self.metadata.create_all(self.engine)
-        self._add_missing_columns(table)
+        if create:
+            table.create(self.engine, checkfirst=True)
+            self._add_missing_columns(table)
 
     def _add_missing_columns(self, table: Table) -> None:
         """Add columns a newer version declares to a table an older one made."""
@@ -181,13 +194,14 @@ class Database:
         *,
         source_file: str,
         session_id: str,
-        raw_hash: pd.Series | None = None,
+        raw_hash: pd.Series,
     ) -> int:
         """Replace ``source_file``'s rows in the domain table with ``rows``, atomically.
 
         ``rows`` are the pipeline's kept rows, indexed by source row number;
-        ``raw_hash`` their raw rows' fingerprints (same index). Returns the
-        number of rows loaded.
+        ``raw_hash`` their raw rows' fingerprints (``domain.duplicates``; same
+        index), without which a replay could not tell copies of them. Returns
+        the number of rows loaded.
         """
         table = self.domains[domain]
         records = self._records(
@@ -208,40 +222,62 @@ class Database:
         session_id: str,
         raw_hash: pd.Series,
         replayed_from: pd.Series,
-    ) -> int:
-        """Add replayed rows of ``source_file`` to empty lineage slots only, atomically.
+    ) -> pd.Index:
+        """Add replayed rows of ``source_file`` to empty lineage slots only, in one transaction.
 
-        Rows whose (``source_file``, row index) is taken already are skipped.
+        A row whose (``source_file``, row index) slot is taken, even by a run
+        that took it a moment ago, is skipped (``ON CONFLICT DO NOTHING``).
         ``raw_hash`` and ``replayed_from`` (the session whose log held each
-        row) are aligned with ``rows``. Returns the number of rows added.
+        row) are aligned with ``rows``. Returns the labels of the rows added.
         """
         table = self.domains[domain]
-        taken = self.lineage(domain, [source_file])["row_index"]
-        fresh = rows[~rows.index.isin(taken)]
         records = self._records(
             table,
-            fresh,
+            rows,
             source_file=source_file,
             session_id=session_id,
             raw_hash=raw_hash,
             replayed_from=replayed_from,
         )
+        if not records:
+            return pd.Index([], dtype="int64")
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
+        if dialect is None:
+            raise NotImplementedError(f"replays are not written for {self.engine.dialect.name}")
+        statement = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=["source_file", "row_index"]
+        )
+        mine = select(table.c.row_index).where(
+            table.c.source_file == source_file,
+            table.c.session_id == session_id,
+            table.c.row_index.in_([int(label) for label in rows.index]),
+        )
         with self.engine.begin() as connection:
-            if records:
-                connection.execute(insert(table), records)
-        return len(records)
+            before: set[int] = set(connection.execute(mine).scalars())
+            connection.execute(statement, records)
+            after: set[int] = set(connection.execute(mine).scalars())
+        added: pd.Index = pd.Index(sorted(after - before), dtype="int64")
+        return added
 
     def lineage(self, domain: str, source_files: Sequence[str]) -> pd.DataFrame:
-        """``source_file``, ``row_index``, ``raw_hash``, ``session_id`` of the loaded rows
-        of ``source_files`` in a domain table."""
+        """``source_file``, ``row_index``, ``session_id``, ``raw_hash`` of the loaded rows
+        of ``source_files`` in a domain table (none if the table does not exist;
+        ``raw_hash`` missing where an older version loaded the row)."""
         table = self.domains[domain]
-        columns = [table.c.source_file, table.c.row_index, table.c.raw_hash, table.c.session_id]
+        names = ["source_file", "row_index", "session_id", "raw_hash"]
+        inspector = inspect(self.engine)
+        if not inspector.has_table(table.name):
+            return pd.DataFrame({name: [] for name in names}).astype(
+                {"row_index": "int64", "raw_hash": "Int64"}
+            )
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        columns = [table.c[name] for name in names if name in present]
         with self.engine.connect() as connection:
             result = connection.execute(
                 select(*columns).where(table.c.source_file.in_(list(source_files)))
             )
             frame = pd.DataFrame(result.all(), columns=[c.name for c in columns])
-        return frame.astype({"row_index": "int64", "raw_hash": "Int64"})
+        return frame.reindex(columns=names).astype({"row_index": "int64", "raw_hash": "Int64"})
 
     def _records(
         self,

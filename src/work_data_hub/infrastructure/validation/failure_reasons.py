@@ -14,10 +14,8 @@ import pandera.errors as pa_errors
 
 from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
 
-__all__ = ["REASON_COLUMNS", "pandera_reasons", "reasons_frame"]
+__all__ = ["pandera_reasons", "reasons_frame"]
 
-#: The columns of a reasons frame, indexed by row label.
-REASON_COLUMNS: Final = ("columns", "reason")
 _SHOWN_VALUE_CHARS: Final = 60
 _MESSAGE_CHARS: Final = 160  # the first line of pandera's message; tracebacks stay out
 
