@@ -18,7 +18,7 @@ import pandas as pd
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.rerun import rerun_failures
 from work_data_hub.infrastructure.validation import generate_session_id
-from work_data_hub.io.database import Database
+from work_data_hub.io.database import Database, existing_database
 
 __all__ = ["EXPLAIN_COLUMNS", "Verdict", "explain_failures"]
 
@@ -65,8 +65,8 @@ def explain_failures(
             choose rows with ``selected``: the other rows of the same file
             decide which copy of a duplicate is the first.
         selected: a boolean mask over ``failures`` (default: every row).
-        database: the database (or its SQLAlchemy URL) whose reference data
-            and loaded rows count.
+        database: the database (or its SQLAlchemy URL; an SQLite file must
+            exist) whose reference data and loaded rows count.
         reference: reference data to use instead of the database's.
 
     Columns: ``EXPLAIN_COLUMNS``. ``error_type`` is as logged;
@@ -87,7 +87,7 @@ def explain_failures(
     [{'row_index': 17, 'step': 'plan_exists', 'reason': "plan code 'P9' is not in plans"}]
     """
     if isinstance(database, str):
-        database = Database(database)
+        database = existing_database(database)
     if reference is None:
         plans, companies = database.reference_frames()
         reference = Reference.from_frames(plans=plans, companies=companies)

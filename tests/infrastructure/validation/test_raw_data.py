@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.strategies import expected_json_value, nasty_text, source_frames
+from tests.strategies import expected_json_value, nasty_text, read_frames, source_frames
 from work_data_hub.errors import RawDataEncodingError
 from work_data_hub.infrastructure.validation.raw_data import (
     encode_row,
@@ -160,6 +160,20 @@ class TestEncodeRows:
         )
         assert _one(column) == [1, "0012", 2.5, None, 1.1, "2024-01-01"]
 
+    def test_object_column_of_several_types_keeps_each_types_text(self):
+        column = pd.Series(
+            [202403, dt.datetime(2024, 3, 1), "2024年3月", None, 1.0, True, 2**70], dtype=object
+        )
+        assert encode_rows(pd.DataFrame({"c": column})).str.slice(5, -1).tolist() == [
+            "202403",
+            '"2024-03-01T00:00:00.000000"',
+            '"2024年3月"',
+            "null",
+            "1.0",
+            "true",
+            str(2**70),
+        ]
+
     def test_surrogates_in_a_text_column(self):
         column = pd.Series(["ok", "bad\udc80", None], dtype=object)
         assert _one(column) == ["ok", "bad\udc80", None]
@@ -168,6 +182,15 @@ class TestEncodeRows:
 @given(source_frames())
 def test_frame_encoder_matches_the_value_encoder(frame):
     """One encoder: the vectorised path gives exactly the per-value text."""
+    expected = [
+        encode_row({name: frame[name].iloc[i] for name in frame.columns}) for i in range(len(frame))
+    ]
+    assert encode_rows(frame).tolist() == expected
+
+
+@given(read_frames())
+def test_workbook_cells_match_the_value_encoder(frame):
+    """Object columns are split by Python type; each type's kernel gives the value text."""
     expected = [
         encode_row({name: frame[name].iloc[i] for name in frame.columns}) for i in range(len(frame))
     ]
