@@ -160,15 +160,21 @@ class Database:
         ]
         if not rows:
             return
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
-        if dialect is None:
-            raise NotImplementedError(f"upserts are not written for {self.engine.dialect.name}")
-        statement = dialect.insert(table)
+        statement = self._insert(table)
         others = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
         with self.engine.begin() as connection:
             connection.execute(
                 statement.on_conflict_do_update(index_elements=[key], set_=others), rows
             )
+
+    def _insert(self, table: Table) -> Any:
+        """An INSERT that takes ``ON CONFLICT`` clauses (SQLite and PostgreSQL)."""
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
+        if dialect is None:
+            raise NotImplementedError(
+                f"upserts and replays are not written for {self.engine.dialect.name}"
+            )
+        return dialect.insert(table)
 
     def upsert_reference(self, *, plans: pd.DataFrame, companies: pd.DataFrame) -> None:
         """Insert or update the plans and the company mapping."""
@@ -241,10 +247,7 @@ class Database:
         )
         if not records:
             return pd.Index([], dtype="int64")
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
-        if dialect is None:
-            raise NotImplementedError(f"replays are not written for {self.engine.dialect.name}")
-        statement = dialect.insert(table).on_conflict_do_nothing(
+        statement = self._insert(table).on_conflict_do_nothing(
             index_elements=["source_file", "row_index"]
         )
         mine = select(table.c.row_index).where(
