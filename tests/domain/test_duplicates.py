@@ -15,12 +15,12 @@ PINNED = [8472254365677884893, 4647386370669607142, 1760245841805064774]
 
 def test_the_first_copy_stays_and_later_copies_name_it():
     rows = pd.DataFrame({"a": ["x", "y", "x", "x"], "b": [1, 2, 1, 1]}, index=[10, 11, 12, 13])
-    assert copy_of(rows).tolist() == [pd.NA, pd.NA, 10, 10]
+    assert copy_of(raw_texts(rows)).tolist() == [pd.NA, pd.NA, 10, 10]
 
 
 def test_text_and_number_of_the_same_digits_are_not_copies():
     rows = pd.DataFrame({"计划代码": ["0012", 12, "12"]}, dtype=object)
-    assert copy_of(rows).isna().all()
+    assert copy_of(raw_texts(rows)).isna().all()
 
 
 def test_an_excel_date_and_its_logged_text_are_the_same_row():
@@ -32,14 +32,14 @@ def test_an_excel_date_and_its_logged_text_are_the_same_row():
 def test_a_row_already_loaded_makes_a_replayed_copy_a_duplicate():
     rows = pd.DataFrame({"a": ["x", "y"]}, index=[3, 5])
     loaded = pd.Series([1], index=fingerprints(raw_texts(rows.loc[[3]])).to_numpy())
-    assert copy_of(rows, loaded).tolist() == [1, pd.NA]
+    assert copy_of(raw_texts(rows), loaded).tolist() == [1, pd.NA]
 
 
 def test_every_copy_of_a_loaded_row_names_the_loaded_row_the_lowest_first():
     rows = pd.DataFrame({"a": ["x", "x", "y"]}, index=[4, 9, 12])
     print_x = fingerprints(raw_texts(rows.loc[[4]]))[4]
     loaded = pd.Series([6, 1], index=[print_x, print_x])
-    assert copy_of(rows, loaded).tolist() == [1, 1, pd.NA]
+    assert copy_of(raw_texts(rows), loaded).tolist() == [1, 1, pd.NA]
 
 
 def test_fingerprints_are_pinned_because_the_database_keeps_them():

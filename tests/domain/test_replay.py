@@ -12,7 +12,6 @@ from work_data_hub.infrastructure.validation import generate_session_id, read_fa
 from work_data_hub.io.database import Database
 from work_data_hub.io.sources import read_reference
 
-LOADED_BY_CONTENT = ["source_file", "row_index", "raw_hash"]
 RUN_COLUMNS = ["id", "session_id", "replayed_from"]  # differ between runs by design
 LOG_KEY = ["domain", "source_file", "row_index", "error_type", "raw_data"]
 

@@ -28,6 +28,7 @@ def _rows(codes, extra=None):
             "客户名称": ["甲"] * len(codes),
             "company_id": ["C1"] * len(codes),
             "期末资产规模": [1.5] * len(codes),
+            "raw_hash": range(len(codes)),  # as the duplicate step leaves them
         },
         index=range(10, 10 + len(codes)),
     )
@@ -35,8 +36,13 @@ def _rows(codes, extra=None):
 
 
 def _load(db, rows, **lineage):
-    hashes = pd.Series(range(len(rows)), index=rows.index)
-    return db.load("annuity_performance", rows, raw_hash=hashes, **lineage)
+    return db.load("annuity_performance", rows, **lineage)
+
+
+def test_rows_without_fingerprints_are_refused(db):
+    with pytest.raises(ValueError, match="raw_hash column"):
+        _load(db, _rows(["P1"]).drop(columns="raw_hash"), source_file="a.csv", session_id="s1")
+    assert db.rows("annuity_performance").empty
 
 
 def test_reference_upsert_updates_and_keeps(db):
@@ -90,13 +96,12 @@ def test_foreign_key_is_enforced_and_the_file_transaction_rolls_back(db):
 
 def test_replayed_rows_fill_empty_lineage_slots_only(db):
     _load(db, _rows(["P1"]), source_file="a.csv", session_id="s1")
-    replayed = _rows(["P1", "P2"]).rename(index={10: 10, 11: 12})  # row 10 is taken
+    replayed = _rows(["P1", "P2"], {"raw_hash": [7, -8]}).rename(index={11: 12})  # 10 is taken
     added = db.add_replayed(
         "annuity_performance",
         replayed,
         source_file="a.csv",
         session_id="s2",
-        raw_hash=pd.Series([7, -8], index=replayed.index),
         replayed_from=pd.Series(["s1", "s1"], index=replayed.index),
     )
     assert added.tolist() == [12]
@@ -132,11 +137,5 @@ def test_tables_of_an_older_version_get_the_new_columns(tmp_path):
     old = db.rows("annuity_performance")
     assert old[["raw_hash", "replayed_from"]].isna().all().all()
     assert db.lineage("annuity_performance", ["old.csv"])["row_index"].tolist() == [0]
-    db.load(
-        "annuity_performance",
-        _rows(["P1"]),
-        source_file="a.csv",
-        session_id="s1",
-        raw_hash=pd.Series([5], index=[10]),
-    )
+    _load(db, _rows(["P1"], {"raw_hash": [5]}), source_file="a.csv", session_id="s1")
     assert db.lineage("annuity_performance", ["a.csv"])["raw_hash"].tolist() == [5]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pandera.pandas as pa
 
-from work_data_hub.domain.duplicates import copy_of
+from work_data_hub.domain.duplicates import FINGERPRINT, copy_of, fingerprints, raw_texts
 from work_data_hub.domain.pipeline import Step
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.rules import (
@@ -120,11 +120,14 @@ def annuity_steps(
         return rows[~is_subtotal(rows["计划代码"], rows["客户名称"])]
 
     def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
-        # exact duplicates of every source column: the first one stays
-        return rows[copy_of(rows, reference.loaded).isna().to_numpy()]
+        # exact duplicates of every source column: the first one stays, and
+        # carries its fingerprint on to the database
+        texts = raw_texts(rows)
+        kept = copy_of(texts, reference.loaded).isna().to_numpy()
+        return rows[kept].assign(**{FINGERPRINT: fingerprints(texts[kept])})
 
     def why_duplicate(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
-        first = copy_of(rows, reference.loaded).loc[rejected]
+        first = copy_of(raw_texts(rows), reference.loaded).loc[rejected]
         in_batch = pd.Series(first.isin(rows.index).to_numpy(), index=rejected)
         where = pd.Series(" (loaded)", index=rejected).where(~in_batch, "")
         text = "exact duplicate of row " + first.astype("str") + where

@@ -14,7 +14,11 @@ import pandas as pd
 
 from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
-__all__ = ["copy_of", "fingerprints", "raw_texts"]
+__all__ = ["FINGERPRINT", "copy_of", "fingerprints", "raw_texts"]
+
+#: The column the duplicate step adds to the rows it keeps: their fingerprints,
+#: computed from the text it compared anyway, for the database to store.
+FINGERPRINT = "raw_hash"
 
 
 def raw_texts(rows: pd.DataFrame) -> pd.Series:
@@ -35,25 +39,25 @@ def fingerprints(texts: pd.Series) -> pd.Series:
     (np.True_, np.False_)
     """
     hashed = pd.util.hash_pandas_object(texts.astype("str"), index=False)
-    return pd.Series(hashed.to_numpy().view("int64"), index=texts.index, name="raw_hash")
+    return pd.Series(hashed.to_numpy().view("int64"), index=texts.index, name=FINGERPRINT)
 
 
-def copy_of(rows: pd.DataFrame, loaded: pd.Series | None = None) -> pd.Series:
-    """For each row that duplicates another, the label of the row it copies; else NA.
+def copy_of(texts: pd.Series, loaded: pd.Series | None = None) -> pd.Series:
+    """For each row (``raw_texts``, by label) that duplicates another, the label of
+    the row it copies; else NA.
 
     A row copies a row already loaded from the same file (``loaded`` maps
     fingerprints to those rows' labels; the lowest label wins), or else the
-    first earlier row in ``rows`` with the same values.
+    first earlier row with the same text.
 
-    >>> rows = pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7])
-    >>> copy_of(rows).tolist()
+    >>> texts = raw_texts(pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7]))
+    >>> copy_of(texts).tolist()
     [<NA>, <NA>, 3]
-    >>> loaded = pd.Series([1], index=fingerprints(raw_texts(rows.loc[[3]])))
-    >>> copy_of(rows, loaded).tolist()
+    >>> loaded = pd.Series([1], index=fingerprints(texts.loc[[3]]))
+    >>> copy_of(texts, loaded).tolist()
     [1, <NA>, 1]
     """
-    texts = raw_texts(rows)
-    labels = pd.Series(rows.index, index=rows.index)
+    labels = pd.Series(texts.index, index=texts.index)
     first = labels.groupby(texts.to_numpy(), sort=False).transform("first")
     copies = first.where(first != labels).astype("Int64")
     if loaded is not None and len(loaded):

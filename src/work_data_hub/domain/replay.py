@@ -21,7 +21,6 @@ from typing import Final
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.duplicates import fingerprints, raw_texts
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.rerun import rerun_failures
 from work_data_hub.errors import WorkDataHubError
@@ -149,7 +148,6 @@ def replay_failures(
                 kept,
                 source_file=rerun.source_file,
                 session_id=session_id,
-                raw_hash=fingerprints(raw_texts(rerun.raw.loc[kept.index])),
                 replayed_from=rerun.logged.loc[kept.index, "session_id"].astype(str),
             )
         except (WorkDataHubError, SQLAlchemyError) as error:

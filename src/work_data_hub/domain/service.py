@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.duplicates import fingerprints, raw_texts
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
@@ -102,7 +101,6 @@ def execute_domain(
                 run.kept,
                 source_file=path.name,
                 session_id=session_id,
-                raw_hash=fingerprints(raw_texts(raw.loc[run.kept.index])),
             )
         except (WorkDataHubError, SQLAlchemyError) as error:
             file_result.error = " ".join(str(error).split())

@@ -200,19 +200,16 @@ class Database:
         *,
         source_file: str,
         session_id: str,
-        raw_hash: pd.Series,
     ) -> int:
         """Replace ``source_file``'s rows in the domain table with ``rows``, atomically.
 
-        ``rows`` are the pipeline's kept rows, indexed by source row number;
-        ``raw_hash`` their raw rows' fingerprints (``domain.duplicates``; same
-        index), without which a replay could not tell copies of them. Returns
-        the number of rows loaded.
+        ``rows`` are the pipeline's kept rows, indexed by source row number,
+        with their raw rows' fingerprints in a ``raw_hash`` column (the
+        duplicate step adds it), without which a replay could not tell copies
+        of them. Returns the number of rows loaded.
         """
         table = self.domains[domain]
-        records = self._records(
-            table, rows, source_file=source_file, session_id=session_id, raw_hash=raw_hash
-        )
+        records = self._records(table, rows, source_file=source_file, session_id=session_id)
         with self.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.source_file == source_file))
             if records:
@@ -226,15 +223,15 @@ class Database:
         *,
         source_file: str,
         session_id: str,
-        raw_hash: pd.Series,
         replayed_from: pd.Series,
     ) -> pd.Index:
         """Add replayed rows of ``source_file`` to empty lineage slots only, in one transaction.
 
         A row whose (``source_file``, row index) slot is taken, even by a run
         that took it a moment ago, is skipped (``ON CONFLICT DO NOTHING``).
-        ``raw_hash`` and ``replayed_from`` (the session whose log held each
-        row) are aligned with ``rows``. Returns the labels of the rows added.
+        ``rows`` carry ``raw_hash`` as for ``load``; ``replayed_from`` (the
+        session whose log held each row) is aligned with them. Returns the
+        labels of the rows added.
         """
         table = self.domains[domain]
         records = self._records(
@@ -242,7 +239,6 @@ class Database:
             rows,
             source_file=source_file,
             session_id=session_id,
-            raw_hash=raw_hash,
             replayed_from=replayed_from,
         )
         if not records:
@@ -289,17 +285,23 @@ class Database:
         *,
         source_file: str,
         session_id: str,
-        raw_hash: pd.Series | None = None,
         replayed_from: pd.Series | None = None,
     ) -> list[dict[str, Any]]:
+        if rows.empty:
+            return []  # a file whose every row failed early has no columns to check
+        if "raw_hash" not in rows.columns:
+            raise ValueError(
+                "rows to load need their fingerprints in a raw_hash column "
+                "(see work_data_hub.domain.duplicates)"
+            )
         known = [c.name for c in table.columns if c.name not in ("id", "extra", *LINEAGE)]
-        extra = [c for c in rows.columns if c not in known]
+        extra = [c for c in rows.columns if c not in known and c not in LINEAGE]
         frame = rows.reindex(columns=known).assign(
             extra=encode_rows(rows[extra]).to_numpy() if extra else None,
             source_file=source_file,
             row_index=rows.index.to_numpy(dtype="int64"),
             session_id=session_id,
-            raw_hash=None if raw_hash is None else raw_hash.reindex(rows.index).to_numpy(),
+            raw_hash=rows["raw_hash"].to_numpy(),
             replayed_from=None
             if replayed_from is None
             else replayed_from.reindex(rows.index).to_numpy(),
