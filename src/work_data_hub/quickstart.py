@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 from rich.console import Console
-from rich.text import Text
 
 from work_data_hub.analysis import FrameView
+from work_data_hub.cli.console import print_log_link
 from work_data_hub.infrastructure.validation import (
     FailureExporter,
     dropped_rows,
@@ -71,8 +71,7 @@ def run(logs_dir: Path = Path("logs"), console: Console | None = None) -> Path:
     shown = failures[["row_index", "error_type", "raw_data"]]
     console.print(FrameView(shown, title=f"Session {session_id}"))
     console.print(f"{len(raw)} rows read, {len(failures)} failed")
-    link = exporter.output_file.resolve()
-    console.print(Text.assemble("Saved failure log to ", (str(link), f"link {link.as_uri()}")))
+    print_log_link(console, "Saved failure log to ", exporter.output_file)
     return exporter.output_file
 
 

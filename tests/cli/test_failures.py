@@ -151,12 +151,15 @@ def test_bad_arguments_exit_2(logs):
     assert wdh_failures("frobnicate", cwd=logs.parent).returncode == 2
 
 
-def test_torn_tail_is_reported_not_dropped_silently(logs):
+@pytest.mark.parametrize("command", [["summary", NEW], ["sessions"]])
+def test_torn_tail_is_reported_not_dropped_silently(logs, command):
     path = logs / f"wdh_etl_failures_{NEW}.csv"
     assert lock_path_for(path).exists()
     with path.open("ab") as file:
         file.write(b"etl_20240302_090000_bbbbbb,2024-03-02T0")
-    result = wdh_failures("summary", NEW, cwd=logs.parent)
+    result = wdh_failures(*command, cwd=logs.parent)
     assert result.returncode == 1
+    assert result.stderr.startswith("wdh-failures: warning: ")
     assert "ignoring 39 bytes after the last finished export" in result.stderr
-    assert "annuity_performance" in result.stdout  # the committed rows are still shown
+    assert "Warning" not in result.stderr  # said once, not as a Python warning too
+    assert NEW in result.stdout  # the committed rows are still shown

@@ -1,14 +1,24 @@
-"""The console a command prints to: Rich on a terminal, plain text otherwise."""
+"""What the commands share: the console, stderr lines, JSON records, log warnings."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["make_console"]
+from work_data_hub.errors import FailureLogWarning
+
+__all__ = ["json_records", "log_warnings", "make_console", "print_log_link", "say"]
 
 
 def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
@@ -30,3 +40,40 @@ def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
             emoji=False,
         )
     return Console(file=stream, highlight=False, force_terminal=True)
+
+
+def say(message: str) -> None:
+    """Write ``message`` to stderr as one line: scripts and people grep for it."""
+    sys.stderr.write(" ".join(message.split()) + "\n")
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as JSON-ready dicts (ISO dates, non-ASCII kept).
+
+    >>> json_records(pd.DataFrame({"a": [1], "b": ["中"]}))
+    [{'a': 1, 'b': '中'}]
+    """
+    records: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", force_ascii=False)
+    )
+    return records
+
+
+@contextmanager
+def log_warnings() -> Iterator[list[str]]:
+    """Collect the ``FailureLogWarning`` messages (torn tails) raised inside the block."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FailureLogWarning)
+        try:
+            yield messages
+        finally:
+            messages += [
+                str(w.message) for w in caught if issubclass(w.category, FailureLogWarning)
+            ]
+
+
+def print_log_link(out: Console, label: str, log: Path) -> None:
+    """Print ``label`` and the log's absolute path, a clickable link on a terminal."""
+    path = log.resolve()
+    out.print(Text.assemble(label, (str(path), f"link {path.as_uri()}")))

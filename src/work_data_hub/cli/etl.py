@@ -22,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.analysis import FrameView
 from work_data_hub.cli import replay
-from work_data_hub.cli.console import make_console
+from work_data_hub.cli.console import make_console, print_log_link, say
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.service import DomainResult, FileResult, execute_domain, source_files
 from work_data_hub.errors import SourceFileError, WorkDataHubError
@@ -36,7 +36,7 @@ from work_data_hub.infrastructure.validation import (
     generate_session_id,
     validate_session_id,
 )
-from work_data_hub.io.database import DEFAULT_DB, Database
+from work_data_hub.io.database import DEFAULT_DB, Database, sqlite_file
 from work_data_hub.io.sources import read_reference
 
 __all__ = ["main"]
@@ -75,21 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(" ".join(message.split()) + "\n")
-
-
 def _load_reference(folder: Path, db_url: str) -> None:
     plans, companies = read_reference(folder)
-    _ensure_sqlite_folder(db_url)
+    file = sqlite_file(db_url)
+    if file is not None:  # the default works on a fresh clone
+        file.parent.mkdir(parents=True, exist_ok=True)
     Database(db_url).upsert_reference(plans=plans, companies=companies)
-
-
-def _ensure_sqlite_folder(db_url: str) -> None:
-    """Create the folder of an SQLite file URL, so the default works on a fresh clone."""
-    prefix = "sqlite:///"
-    if db_url.startswith(prefix) and db_url != "sqlite:///:memory:":
-        Path(db_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _summary_frame(results: list[DomainResult]) -> pd.DataFrame:
@@ -195,18 +186,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             validate_session_id(args.session_id) if args.session_id else generate_session_id()
         )
     except WorkDataHubError as error:
-        _say(f"wdh-etl: {error}")
+        say(f"wdh-etl: {error}")
         return 2
     requested = list(DOMAINS) if args.all_domains else list(dict.fromkeys(args.domain))
     unknown = [d for d in requested if d not in DOMAINS]
     for name in unknown:
-        _say(f"wdh-etl: unknown domain {name!r}; known: {', '.join(DOMAINS)}")
+        say(f"wdh-etl: unknown domain {name!r}; known: {', '.join(DOMAINS)}")
     domains = [d for d in requested if d in DOMAINS]
     out = make_console(plain=args.plain)
     try:
         _load_reference(args.reference or args.source / "reference", args.db)
-    except (WorkDataHubError, OSError) as error:
-        _say(f"wdh-etl: reference data: {error}")
+    except (WorkDataHubError, OSError, SQLAlchemyError) as error:
+        say(f"wdh-etl: reference data: {error}")
         return 1
     results = _run_domains(domains, args, session_id, out)
     summary = _summary_frame(results)
@@ -216,17 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 2 if unknown else 0
     for result in results:
         if result.error:
-            _say(f"wdh-etl: {result.domain}: {result.error}")
+            say(f"wdh-etl: {result.domain}: {result.error}")
             status = max(status, 1)
         for file in result.files:
             if file.error:
-                _say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
-                status = max(status, 1)
-            elif file.read != file.loaded + file.logged:
-                _say(
-                    f"wdh-etl: {result.domain}: {file.source_file}: {file.read} rows read but "
-                    f"{file.loaded} loaded and {file.logged} logged"
-                )
+                say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
                 status = max(status, 1)
     log = FailureExporter(session_id, args.logs_dir).output_file
     if args.summary_json:
@@ -235,8 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             encoding="utf-8",
         )
     if log.exists():
-        path = log.resolve()
-        out.print(Text.assemble("Saved failure log to ", (str(path), f"link {path.as_uri()}")))
+        print_log_link(out, "Saved failure log to ", log)
     else:
         out.print(f"No failed rows in session {session_id}.")
     return status

@@ -18,7 +18,6 @@ import argparse
 import json
 import shlex
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,57 +36,34 @@ from work_data_hub.analysis import (
     to_excel,
 )
 from work_data_hub.analysis.views import SHORT_HEADERS
-from work_data_hub.cli.console import make_console
+from work_data_hub.cli.console import json_records, log_warnings, make_console, say
 from work_data_hub.domain.explain import Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
-from work_data_hub.errors import FailureLogWarning, WorkDataHubError
+from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
 from work_data_hub.io.sources import read_reference
 
-__all__ = ["Problems", "add_selection_options", "main", "selection"]
+__all__ = ["add_selection_options", "main", "selection"]
 
 
-class Problems:
-    """What a command must report on stderr besides its output (torn tails)."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def read(self, path: Path) -> pd.DataFrame:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FailureLogWarning)
-            frame = read_failures(path)
-        self.messages += [
-            str(w.message) for w in caught if issubclass(w.category, FailureLogWarning)
-        ]
-        return frame
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = json.loads(
-        frame.to_json(orient="records", date_format="iso", force_ascii=False)
-    )
-    return records
-
-
-def _sessions(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _sessions(args: argparse.Namespace, out: Console) -> Any:
     sessions = list_sessions(args.logs_dir)
     if sessions.empty:
         raise FileNotFoundError(f"no failure logs in {args.logs_dir}")
     if args.json:
-        return _records(sessions.astype({"started": str}))
+        return json_records(sessions.astype({"started": str}))
     # the start time is in the id; the path is --logs-dir plus the id
     shown = sessions.drop(columns=["path", "started"])
     out.print(FrameView(shown, title=f"Failure logs in {args.logs_dir}"))
     return None
 
 
-def _summary(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _summary(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    summary = summarize(problems.read(path))
+    summary = summarize(read_failures(path))
     if args.json:
-        return {"log": str(path), "summary": _records(summary.reset_index())}
+        return {"log": str(path), "summary": json_records(summary.reset_index())}
     out.print(FrameView(summary, title=path.name))
     return None
 
@@ -114,16 +90,16 @@ def selection(args: argparse.Namespace, failures: pd.DataFrame) -> pd.Series:
     return keep
 
 
-def _show(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _show(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    failures = problems.read(path)
+    failures = read_failures(path)
     selected = failures[selection(args, failures)]
     shown = selected.head(args.limit)
     if args.json:
         rows = shown.drop(columns="raw_data").astype({"timestamp": str})
         return [
             {**record, "raw": json.loads(text)}
-            for record, text in zip(_records(rows), shown["raw_data"], strict=True)
+            for record, text in zip(json_records(rows), shown["raw_data"], strict=True)
         ]
     out.print(FailureCards(shown))
     more = len(selected) - len(shown)
@@ -134,9 +110,9 @@ def _show(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     return None
 
 
-def _diff(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _diff(args: argparse.Namespace, out: Console) -> Any:
     old_path, new_path = (resolve_log(ref, args.logs_dir) for ref in (args.old, args.new))
-    diff = diff_sessions(problems.read(old_path), problems.read(new_path))
+    diff = diff_sessions(read_failures(old_path), read_failures(new_path))
     counts = diff["status"].value_counts().reindex(["new", "resolved", "persisting"], fill_value=0)
     if args.json:
         rows = diff.astype({"timestamp": str})
@@ -144,7 +120,7 @@ def _diff(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
             "old": str(old_path),
             "new": str(new_path),
             "counts": counts.to_dict(),
-            "failures": _records(rows),
+            "failures": json_records(rows),
         }
     out.print(
         f"{old_path.name} -> {new_path.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
@@ -154,31 +130,31 @@ def _diff(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     return None
 
 
-def _excel(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _excel(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    written = to_excel(problems.read(path), args.output)
+    written = to_excel(read_failures(path), args.output)
     if args.json:
         return {"log": str(path), "excel": str(written.resolve())}
     out.print(f"Wrote {written.resolve()}", markup=False)
     return None
 
 
-def _explain_reference(args: argparse.Namespace, database: Database) -> Reference:
-    """The database's reference data, overlaid (in memory only) with --reference files."""
+def _explain_reference(args: argparse.Namespace, database: Database) -> Reference | None:
+    """With --reference: the database's reference data overlaid, in memory only, with
+    the folder's files (what an upsert would leave); else None (the database's)."""
+    if args.reference is None:
+        return None
     plans, companies = database.reference_frames()
-    if args.reference is not None:
-        new_plans, new_companies = read_reference(args.reference)
-        plans = pd.concat([plans, new_plans[plans.columns]]).drop_duplicates(
-            "计划代码", keep="last"
-        )
-        companies = pd.concat([companies, new_companies[companies.columns]])
-        companies = companies.drop_duplicates("客户名称", keep="last")
+    new_plans, new_companies = read_reference(args.reference)
+    plans = pd.concat([plans, new_plans[plans.columns]]).drop_duplicates("计划代码", keep="last")
+    companies = pd.concat([companies, new_companies[companies.columns]])
+    companies = companies.drop_duplicates("客户名称", keep="last")
     return Reference.from_frames(plans=plans, companies=companies)
 
 
-def _explain(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
+def _explain(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    failures = problems.read(path)
+    failures = read_failures(path)
     database = existing_database(args.db)
     explained = explain_failures(
         failures,
@@ -188,7 +164,7 @@ def _explain(args: argparse.Namespace, out: Console, problems: Problems) -> Any:
     )
     shown = explained.head(args.limit)
     if args.json:
-        return {"log": str(path), "explained": _records(shown)}
+        return {"log": str(path), "explained": json_records(shown)}
     for domain, rows in shown.groupby("domain", sort=False):
         view = pd.DataFrame(
             {
@@ -264,7 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Problems], Any]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], Any]] = {
     "sessions": _sessions,
     "summary": _summary,
     "show": _show,
@@ -281,22 +257,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "limit", 1) < 1:
         parser.error("--limit must be at least 1")
     out = make_console(plain=args.plain)
-    problems = Problems()
-    try:
-        result = COMMANDS[args.command](args, out, problems)
-    except (WorkDataHubError, OSError, SQLAlchemyError) as error:
-        _say(f"wdh-failures: {error}")
-        return 1
+    with log_warnings() as torn:
+        try:
+            result = COMMANDS[args.command](args, out)
+        except (WorkDataHubError, OSError, SQLAlchemyError) as error:
+            say(f"wdh-failures: {error}")
+            return 1
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    for message in problems.messages:
-        _say(f"wdh-failures: warning: {message}")
-    return 1 if problems.messages else 0
-
-
-def _say(message: str) -> None:
-    # One line, never wrapped: scripts and people grep for it.
-    sys.stderr.write(" ".join(message.split("\n")) + "\n")
+    for message in torn:
+        say(f"wdh-failures: warning: {message}")
+    return 1 if torn else 0
 
 
 if __name__ == "__main__":

@@ -14,21 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
+from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.analysis import FrameView, resolve_log
-from work_data_hub.cli.console import make_console
-from work_data_hub.cli.failures import Problems, add_selection_options, selection
+from work_data_hub.cli.console import (
+    json_records,
+    log_warnings,
+    make_console,
+    print_log_link,
+    say,
+)
+from work_data_hub.cli.failures import add_selection_options, selection
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.replay import ReplayResult, replay_failures
 from work_data_hub.errors import WorkDataHubError
-from work_data_hub.infrastructure.validation import generate_session_id
+from work_data_hub.infrastructure.validation import generate_session_id, read_failures
 from work_data_hub.io.database import DEFAULT_DB, existing_database
 from work_data_hub.io.sources import read_reference
 
@@ -53,10 +58,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(" ".join(message.split()) + "\n")
-
-
 def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
     counts = result.counts.reset_index()
     return {
@@ -64,7 +65,7 @@ def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
         "replayed_log": str(replayed.resolve()),
         "replayed_from": result.replayed_from,
         "failure_log": str(result.log.resolve()) if result.log.exists() else None,
-        "counts": json.loads(counts.to_json(orient="records", force_ascii=False)),
+        "counts": json_records(counts),
         "errors": result.errors,
     }
 
@@ -73,48 +74,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``wdh-etl replay``; return the exit status."""
     args = _parser().parse_args(argv)
     out = make_console(plain=args.plain)
-    problems = Problems()
-    try:
-        path = resolve_log(args.log, args.logs_dir)
-        failures = problems.read(path)
-        chosen = selection(args, failures)
-        database = existing_database(args.db)
-        if args.reference is not None:
-            plans, companies = read_reference(args.reference)
-            database.upsert_reference(plans=plans, companies=companies)
-        plans, companies = database.reference_frames()
-        if not chosen.any():
-            for message in problems.messages:
-                _say(f"wdh-etl replay: warning: {message}")
-            out.print(f"Nothing to replay: no row of {path.name} matches.", markup=False)
-            return 1 if problems.messages else 0
-        result = replay_failures(
-            failures,
-            selected=chosen,
-            session_id=generate_session_id(),
-            database=database,
-            reference=Reference.from_frames(plans=plans, companies=companies),
-            logs_dir=args.logs_dir,
-        )
-    except (WorkDataHubError, OSError, SQLAlchemyError) as error:
-        _say(f"wdh-etl replay: {error}")
-        return 1
-    for message in problems.messages:
-        _say(f"wdh-etl replay: warning: {message}")
+    with log_warnings() as torn:
+        try:
+            replayed = _replay(args, out)
+        except (WorkDataHubError, OSError, SQLAlchemyError) as error:
+            say(f"wdh-etl replay: {error}")
+            return 1
+    for message in torn:
+        say(f"wdh-etl replay: warning: {message}")
+    if replayed is None:
+        return 1 if torn else 0
+    log, result = replayed
     out.print(f"Session {result.session_id} replays {result.replayed_from}", markup=False)
     for domain, counts in result.counts.groupby(level="domain", sort=False):
         shown = counts.droplevel("domain").rename(columns=lambda name: name.replace("_", " "))
         out.print(FrameView(shown, title=str(domain)))
     for where, message in result.errors.items():
-        _say(f"wdh-etl replay: {where}: {message}")
+        say(f"wdh-etl replay: {where}: {message}")
     if args.summary_json:
         args.summary_json.write_text(
-            json.dumps(_summary_json(result, path), ensure_ascii=False, indent=2),
+            json.dumps(_summary_json(result, log), ensure_ascii=False, indent=2),
             encoding="utf-8",
         )
     if result.log.exists():
-        log = result.log.resolve()
-        out.print(Text.assemble("Rows still failing: ", (str(log), f"link {log.as_uri()}")))
+        print_log_link(out, "Rows still failing: ", result.log)
     else:
         out.print(f"No rows still failing in session {result.session_id}.", markup=False)
-    return 1 if result.errors or problems.messages else 0
+    return 1 if result.errors or torn else 0
+
+
+def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult] | None:
+    """Replay what ``args`` select; None (said on ``out``) when they select nothing."""
+    path = resolve_log(args.log, args.logs_dir)
+    failures = read_failures(path)
+    chosen = selection(args, failures)
+    if not chosen.any():
+        out.print(f"Nothing to replay: no row of {path.name} matches.", markup=False)
+        return None
+    database = existing_database(args.db)
+    if args.reference is not None:
+        plans, companies = read_reference(args.reference)
+        database.upsert_reference(plans=plans, companies=companies)
+    plans, companies = database.reference_frames()
+    result = replay_failures(
+        failures,
+        selected=chosen,
+        session_id=generate_session_id(),
+        database=database,
+        reference=Reference.from_frames(plans=plans, companies=companies),
+        logs_dir=args.logs_dir,
+    )
+    return path, result

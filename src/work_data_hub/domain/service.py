@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.pipeline import run_steps
+from work_data_hub.domain.pipeline import RowConservationError, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import SourceFileError, WorkDataHubError
@@ -102,6 +102,11 @@ def execute_domain(
                 source_file=path.name,
                 session_id=session_id,
             )
+            if file_result.read != file_result.loaded + file_result.logged:
+                raise RowConservationError(
+                    f"{file_result.read} rows read but {file_result.loaded} loaded and "
+                    f"{file_result.logged} logged"
+                )
         except (WorkDataHubError, SQLAlchemyError) as error:
             file_result.error = " ".join(str(error).split())
         if on_file is not None:

@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url
 
 from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
-__all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database"]
+__all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_file"]
 
 #: The database the commands use unless told otherwise (relative to the current folder).
 DEFAULT_DB: Final = "sqlite:///data/wdh.db"
@@ -317,15 +317,25 @@ class Database:
             return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite file URL; None for other databases and in-memory SQLite.
+
+    >>> sqlite_file("sqlite:///data/wdh.db"), sqlite_file("sqlite://")
+    (PosixPath('data/wdh.db'), None)
+    """
+    engine_url = make_url(url)
+    file = engine_url.database if engine_url.get_backend_name() == "sqlite" else None
+    return None if file in (None, "", ":memory:") else Path(str(file))
+
+
 def existing_database(url: str) -> Database:
     """Open the database at ``url``; an SQLite file must exist already (no empty one is made).
 
     Raises:
         FileNotFoundError: the SQLite file does not exist.
     """
-    engine_url = make_url(url)
-    file = engine_url.database if engine_url.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+    file = sqlite_file(url)
+    if file is not None and not file.is_file():
         raise FileNotFoundError(f"no database at {file}: run wdh-etl first, or pass --db")
     return Database(url)
 
