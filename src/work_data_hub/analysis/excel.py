@@ -28,7 +28,7 @@ __all__ = ["to_excel"]
 
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS: Final = 1_048_576
-_EXACT_INT: Final = 2**53
+_EXACT_INT: Final = 10**15  # Excel keeps 15 significant digits
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _CONTEXT = ["source_file", "row_index", "error_type", "timestamp"]
 
