@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
+from work_data_hub.infrastructure.validation.csv_format import write_fully
 
 __all__ = ["committed_length", "move_torn_tail", "read_record", "write_record"]
 
@@ -76,18 +77,15 @@ def committed_length(log_fd: int, size: int, record: int | None, path: Path) -> 
     return record
 
 
-def move_torn_tail(log_fd: int, path: Path, committed: int, size: int) -> Path:
-    """Move the log's bytes past ``committed`` to a sidecar file; return its path."""
+def move_torn_tail(log_fd: int, path: Path, committed: int, size: int) -> None:
+    """Move the log's bytes past ``committed`` to a sidecar file (named in a warning)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     sidecar = path.with_name(f"{path.name}.torn-{stamp}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     out = os.open(sidecar, flags, 0o644)
     try:
         for start in range(committed, size, _COPY_BLOCK):
-            block = os.pread(log_fd, min(_COPY_BLOCK, size - start), start)
-            view = memoryview(block)
-            while view:
-                view = view[os.write(out, view) :]
+            write_fully(out, os.pread(log_fd, min(_COPY_BLOCK, size - start), start))
         os.fsync(out)
     finally:
         os.close(out)
@@ -99,4 +97,3 @@ def move_torn_tail(log_fd: int, path: Path, committed: int, size: int) -> Path:
         ),
         stacklevel=4,
     )
-    return sidecar

@@ -91,9 +91,10 @@ def _locate(
                 "a frame of failed rows needs an explicit error_type "
                 f"(one of {[e.value for e in ErrorType]})"
             )
+        if raw is None:  # the failed rows are their own source, checked when taken
+            return failures.index, failures, ErrorType(error_type)
         _check_source_index(failures, "the failed rows")
-        source = raw if raw is not None else failures
-        return failures.index, source, ErrorType(error_type)
+        return failures.index, raw, ErrorType(error_type)
     raise TypeError(
         "failures must be a pandera SchemaErrors/SchemaError, a DataFrame of failed rows, "
         f"or pydantic ValidationError(s), not {type(failures).__name__}"

@@ -123,7 +123,9 @@ def _distinct_datetime_fragments(uniques: pd.Series) -> pa.Array:
     if tz is not None:
         utc = uniques.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
         offsets = wall.astype("datetime64[s]").view("i8") - utc.astype("datetime64[s]").view("i8")
-        text = text + np.array([format_offset(int(s)) for s in offsets], dtype=object)
+        # few distinct offsets (a zone's standard and summer time): format each once
+        distinct, which = np.unique(offsets, return_inverse=True)
+        text = text + np.array([format_offset(int(s)) for s in distinct], dtype=object)[which]
     return _text('"' + text + '"')
 
 
@@ -181,25 +183,25 @@ def _generic_fragments(series: pd.Series) -> pa.Array:
     return _text(list(map(encode_value, series.to_numpy(dtype=object))))
 
 
-def _typed_fragments(kind: type, values: np.ndarray) -> pa.Array | None:
+def _typed_fragments(kind: type, values: np.ndarray) -> Fragments | None:
     """Fragments of object values all of exactly one Python type; None: no kernel fits."""
     if kind is str:
-        strings = _string_fragments(pd.Series(values, dtype=object))
-        return None if strings is None else strings.quoted()
+        return _string_fragments(pd.Series(values, dtype=object))
     if kind is float:
-        return _float_fragments(pd.Series(values.astype(np.float64)))
+        return Fragments(_float_fragments(pd.Series(values.astype(np.float64))))
     if kind is bool:
-        return _bool_fragments(pd.Series(values.astype(bool)))
+        return Fragments(_bool_fragments(pd.Series(values.astype(bool))))
     if kind is int:
         try:
-            return _int_fragments(pd.Series(values.astype(np.int64)))
+            return Fragments(_int_fragments(pd.Series(values.astype(np.int64))))
         except OverflowError:  # past 64 bits: the value encoder keeps every digit
             return None
     if kind is type(None):
-        return _text(np.full(len(values), NULL, dtype=object))
+        return Fragments(_text(np.full(len(values), NULL, dtype=object)))
     if kind is dt.datetime and all(value.tzinfo is None for value in values):
         # (pandas converts datetime objects ~10x faster than numpy's astype)
-        return _datetime_fragments(pd.Series(values, dtype=object).astype("datetime64[us]"))
+        typed = pd.Series(values, dtype=object).astype("datetime64[us]")
+        return Fragments(_datetime_fragments(typed))
     return None
 
 
@@ -211,13 +213,9 @@ def _object_fragments(series: pd.Series) -> Fragments:
     # can broadcast oddly: classes are factorized into codes instead)
     kinds = np.fromiter(map(type, values), dtype=object, count=len(values))
     codes, distinct = pd.factorize(kinds)
-    if len(distinct) == 1 and distinct[0] is str:
-        strings = _string_fragments(series)
-        if strings is not None:
-            return strings
-    if len(distinct) == 1:
-        typed = _typed_fragments(distinct[0], values)
-        return Fragments(typed if typed is not None else _generic_fragments(series))
+    if len(distinct) <= 1:
+        typed = _typed_fragments(distinct[0], values) if len(distinct) else None
+        return typed if typed is not None else Fragments(_generic_fragments(series))
     positions, parts = [], []
     for code, kind in enumerate(distinct):
         where = np.flatnonzero(codes == code)
@@ -225,7 +223,9 @@ def _object_fragments(series: pd.Series) -> Fragments:
         typed = _typed_fragments(kind, subset)
         positions.append(where)
         parts.append(
-            typed if typed is not None else _generic_fragments(pd.Series(subset, dtype=object))
+            typed.quoted()
+            if typed is not None
+            else _generic_fragments(pd.Series(subset, dtype=object))
         )
     order = np.concatenate(positions)
     back = np.empty_like(order)

@@ -143,6 +143,16 @@ def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
     return {key: pd.Series([obj.get(key) for obj in objects], dtype=object) for key in keys}
 
 
+def _raw_data_texts(frame: pd.DataFrame, caller: str) -> pa.Array:
+    """The frame's ``raw_data`` as one Arrow text array, a missing one as ``{}``."""
+    if "raw_data" not in frame.columns:
+        raise FailureLogFormatError(f"{caller} needs a frame with a raw_data column")
+    texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    return texts.fill_null("{}")
+
+
 def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
     """Turn ``raw_data`` back into the source columns, aligned with ``frame``'s rows.
 
@@ -159,12 +169,7 @@ def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
     0     1    x  NaN
     1  <NA>  NaN  0.5
     """
-    if "raw_data" not in frame.columns:
-        raise FailureLogFormatError("expand_raw_data needs a frame with a raw_data column")
-    texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    texts = texts.fill_null("{}")
+    texts = _raw_data_texts(frame, "expand_raw_data")
     columns: dict[str, pd.Series] = {}
     if len(texts):
         columns = _arrow_columns(texts) or _exact_columns(texts)
@@ -183,12 +188,8 @@ def source_rows(frame: pd.DataFrame) -> pd.DataFrame:
     >>> source_rows(failures).to_dict("records")
     [{'计划代码': '0012', '月度': 202401, 'x': None}]
     """
-    if "raw_data" not in frame.columns:
-        raise FailureLogFormatError("source_rows needs a frame with a raw_data column")
-    texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    objects = _objects(texts.fill_null("{}")) if len(texts) else []
+    texts = _raw_data_texts(frame, "source_rows")
+    objects = _objects(texts) if len(texts) else []
     keys = list(dict.fromkeys(key for obj in objects for key in obj))
     columns = {key: [obj.get(key) for obj in objects] for key in keys}
     rows = pd.DataFrame(columns, index=frame.index, dtype=object)
