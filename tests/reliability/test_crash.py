@@ -55,8 +55,9 @@ def _uncommitted(path) -> bool | None:
         return None
 
 
-def _wait_until_mid_write(path, timeout: float = 3.0) -> None:
-    """Return as soon as an export has written bytes it has not committed yet.
+def _wait_until_mid_write(path, timeout: float = 3.0) -> bool:
+    """Return as soon as an export has written bytes it has not committed yet
+    (True), or when ``timeout`` passes first (False).
 
     A tail left by the previous kill is first moved away by the writer's
     first export; only a new uncommitted write counts.
@@ -66,6 +67,7 @@ def _wait_until_mid_write(path, timeout: float = 3.0) -> None:
         time.sleep(0.0002)
     while not _uncommitted(path) and time.monotonic() < deadline:
         time.sleep(0.0002)
+    return bool(_uncommitted(path))
 
 
 def _exports_in(path):
@@ -81,7 +83,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
     rng = random.Random(20240301)
     path = FailureExporter(SESSION, tmp_path).output_file
     returned: set[int] = set()
-    next_id, torn_reads = 0, 0
+    next_id, torn_reads, targeted_hits = 0, 0, 0
     for attempt in range(KILLS):
         child = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path), str(next_id)],
@@ -91,7 +93,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
         )
         assert child.stdout.readline().strip() == "ready"
         if attempt % 2:
-            _wait_until_mid_write(path)  # the window a crash can tear
+            targeted_hits += _wait_until_mid_write(path)  # the window a crash can tear
         else:
             time.sleep(rng.uniform(0.0, 0.25))  # anywhere at all
         child.kill()
@@ -118,10 +120,12 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
 
     sidecars = sorted(tmp_path.glob("*.torn-*"))
     print(
-        f"{torn_reads} of {KILLS} kills left uncommitted bytes; {len(sidecars)} sidecars; "
+        f"{torn_reads} of {KILLS} kills left uncommitted bytes ({targeted_hits} of "
+        f"{KILLS // 2} targeted kills caught a write); {len(sidecars)} sidecars; "
         f"{len(returned)} exports returned"
     )
     # the loop must really have cut exports short, or it proved nothing
     assert torn_reads > 0
+    assert targeted_hits >= KILLS // 4, "most targeted kills missed the write window"
     assert sidecars
     assert len(returned) >= 10  # and writers made progress between kills

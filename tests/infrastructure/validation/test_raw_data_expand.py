@@ -1,6 +1,6 @@
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 from tests.strategies import read_back_value, source_frames
 from work_data_hub.errors import FailureLogFormatError
@@ -79,8 +79,9 @@ def test_fast_path_reads_exactly_what_the_exact_path_reads(frame):
     texts = _texts(encode_rows(frame).tolist())
     fast = _arrow_columns(texts)
     exact = _exact_columns(texts)
-    if fast is None:  # fell back: nothing to compare
-        return
+    # about a fifth of these frames fall back; a fast path that always declined
+    # would fail hypothesis' filter health check instead of passing silently
+    assume(fast is not None)
     assert list(fast) == list(exact)
     for name in fast:
         assert [read_back_value(v) for v in fast[name]] == [
