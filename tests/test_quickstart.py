@@ -1,4 +1,4 @@
-"""The README quickstart and the `make run` job work as written."""
+"""The README quickstart and its sample job (`python -m work_data_hub.quickstart`) work."""
 
 import re
 import subprocess
