@@ -6,12 +6,10 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 
-from tests.analysis.conftest import write_log
+from tests.helpers import NEW, OLD, write_two_sessions
 from work_data_hub.io.database import Database
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "failure_analysis.ipynb"
-OLD = "etl_20240301_090000_aaaaaa"
-NEW = "etl_20240302_090000_bbbbbb"
 
 
 def _run(logs: Path, monkeypatch, db_url: str = "sqlite:///no/such.db") -> nbformat.NotebookNode:
@@ -40,16 +38,7 @@ def _text(cell: nbformat.NotebookNode) -> str:
 
 def test_notebook_answers_what_where_and_is_it_new(tmp_path, monkeypatch):
     raw = pd.DataFrame({"计划代码": ["P1", "P2", "P3"], "客户名称": ["甲", "乙", "丙"]})
-    logs = tmp_path / "logs"
-    write_log(logs, OLD, [("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[0, 1]])])
-    write_log(
-        logs,
-        NEW,
-        [
-            ("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[1, 2]]),
-            ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", raw.iloc[[0]]),
-        ],
-    )
+    logs = write_two_sessions(tmp_path / "logs", raw)
     db_url = f"sqlite:///{tmp_path / 'wdh.db'}"
     Database(db_url).upsert_reference(
         plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),

@@ -3,11 +3,9 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
+from tests.helpers import ROOT
 from work_data_hub.infrastructure.validation import expand_raw_data, read_failures
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_quickstart_runs_as_written(tmp_path):

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from tests.analysis.conftest import write_log
+from tests.helpers import write_log
 from work_data_hub.analysis import diff_sessions
 from work_data_hub.infrastructure.validation import read_failures
 

@@ -1,7 +1,7 @@
 import pandas as pd
 from openpyxl import load_workbook
 
-from tests.analysis.conftest import write_log
+from tests.helpers import write_log
 from work_data_hub.analysis import to_excel
 from work_data_hub.infrastructure.validation import read_failures
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.analysis.conftest import write_log
+from tests.helpers import write_log
 from work_data_hub.analysis import list_sessions, resolve_log
 from work_data_hub.errors import FailureLogFormatError
 

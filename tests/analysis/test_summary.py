@@ -1,4 +1,4 @@
-from tests.analysis.conftest import write_log
+from tests.helpers import write_log
 from work_data_hub.analysis import summarize
 from work_data_hub.infrastructure.validation import read_failures
 

@@ -2,7 +2,7 @@ import io
 
 from rich.console import Console
 
-from tests.analysis.conftest import write_log
+from tests.helpers import write_log
 from work_data_hub.analysis import FailureCards, FrameView, summarize
 from work_data_hub.infrastructure.validation import read_failures
 

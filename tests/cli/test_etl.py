@@ -1,7 +1,6 @@
 """``wdh-etl`` end to end: real source files, a real SQLite file, real subprocesses."""
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
+from tests.helpers import wdh_etl
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
 
@@ -60,16 +60,6 @@ def sources(tmp_path):
     income.mkdir()
     pd.DataFrame(INCOME_ROWS, columns=INCOME_COLUMNS).to_csv(income / "2024-03.csv", index=False)
     return root
-
-
-def wdh_etl(*args, cwd, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "work_data_hub.cli.etl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def _run(sources, *extra, env=None):

@@ -1,7 +1,6 @@
 """``wdh-failures`` end to end: real logs in tmp_path, the command in a subprocess."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +9,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from tests.analysis.conftest import write_log
+from tests.helpers import NEW, OLD, wdh_failures, write_two_sessions
 from work_data_hub.infrastructure.validation.file_lock import lock_path_for
 
-OLD = "etl_20240301_090000_aaaaaa"
-NEW = "etl_20240302_090000_bbbbbb"
 RAW = pd.DataFrame(
     {
         "计划代码": ["P1", "P2", "P3", "P4"],
@@ -24,30 +21,9 @@ RAW = pd.DataFrame(
 )
 
 
-def wdh_failures(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "80"}
-    return subprocess.run(
-        [sys.executable, "-m", "work_data_hub.cli.failures", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-
-
 @pytest.fixture
 def logs(tmp_path):
-    logs = tmp_path / "logs"
-    write_log(logs, OLD, [("annuity_income", "a.csv", "VALIDATION_FAILED", RAW.iloc[[0, 1]])])
-    write_log(
-        logs,
-        NEW,
-        [
-            ("annuity_income", "a.csv", "VALIDATION_FAILED", RAW.iloc[[1, 2]]),
-            ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", RAW.iloc[[3]]),
-        ],
-    )
-    return logs
+    return write_two_sessions(tmp_path / "logs", RAW)
 
 
 def test_console_script_is_installed(tmp_path):

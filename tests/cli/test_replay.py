@@ -5,35 +5,15 @@ the reference data is fixed; ``wdh-etl replay`` loads what passes now.
 """
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.domain.conftest import Run, fixed_reference
+from tests.domain.runs import Run, fixed_reference
+from tests.helpers import wdh_etl, wdh_failures
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
-
-
-def _command(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "100"},
-    )
-
-
-def wdh_etl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return _command("work_data_hub.cli.etl", *args, cwd=cwd)
-
-
-def wdh_failures(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return _command("work_data_hub.cli.failures", *args, cwd=cwd)
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ import json
 import pandas as pd
 import pytest
 
+from tests.helpers import SESSION
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.domain.pipeline import RowConservationError, Step, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.infrastructure.validation import ErrorType
 
-SESSION = "etl_20240301_090000_0a1b2c"
 REFERENCE = Reference.from_frames(
     plans=pd.DataFrame({"计划代码": ["P0012", "P0013", "P0014"], "计划名称": ["一", "二", "三"]}),
     companies=pd.DataFrame(

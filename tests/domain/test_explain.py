@@ -4,7 +4,7 @@ import pandas as pd
 import sqlalchemy
 from openpyxl import Workbook
 
-from tests.domain.conftest import fixed_reference
+from tests.domain.runs import fixed_reference
 from work_data_hub.domain.explain import EXPLAIN_COLUMNS, Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.replay import replay_failures

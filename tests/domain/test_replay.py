@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import sqlalchemy
 
-from tests.domain.conftest import fixed_reference, run_all
+from tests.domain.runs import fixed_reference, run_all
 from work_data_hub.domain import annuity_performance
 from work_data_hub.domain.replay import replay_failures
 from work_data_hub.infrastructure.validation import generate_session_id, read_failures

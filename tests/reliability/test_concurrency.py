@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from tests.reliability.conftest import ROOT, SESSION
+from tests.helpers import ROOT, SESSION
 from work_data_hub.infrastructure.validation import (
     FIELDNAMES,
     FailureExporter,

@@ -17,7 +17,7 @@ import warnings
 
 import pytest
 
-from tests.reliability.conftest import ROOT, SESSION
+from tests.helpers import ROOT, SESSION
 from work_data_hub.errors import FailureLogWarning
 from work_data_hub.infrastructure.validation import FailureExporter, read_failures
 from work_data_hub.infrastructure.validation.file_lock import lock_path_for

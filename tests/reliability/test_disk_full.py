@@ -7,7 +7,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from tests.reliability.conftest import ROOT, SESSION, small_filesystem
+from tests.helpers import ROOT, SESSION
+from tests.reliability.faults import small_filesystem
 from work_data_hub.errors import FailureLogWriteError
 from work_data_hub.infrastructure.validation import (
     FailureExporter,

@@ -11,12 +11,11 @@ import warnings
 
 import pytest
 
-from tests.reliability.conftest import ROOT
+from tests.helpers import ROOT, SESSION
 from work_data_hub.errors import FailureLogWarning
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
 
-SESSION = "etl_20240301_090000_0a1b2c"
 KILLS = 6
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from tests.reliability.conftest import SESSION
+from tests.helpers import SESSION
 from tests.strategies import expected_hostile_json, hostile_frames
 from work_data_hub.errors import RawDataEncodingError
 from work_data_hub.infrastructure.validation import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.reliability.conftest import SESSION
+from tests.helpers import SESSION
 from work_data_hub.errors import InvalidSessionIdError, UnsafeLogPathError
 from work_data_hub.infrastructure.validation import (
     ErrorType,

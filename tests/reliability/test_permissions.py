@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.reliability.conftest import SESSION, read_only
+from tests.helpers import SESSION
+from tests.reliability.faults import read_only
 from work_data_hub.errors import FailureLogWriteError
 from work_data_hub.infrastructure.validation import (
     ErrorType,

@@ -4,14 +4,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.samples.generate import generate
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("rows", "seed"), [(25, 3), (8, 11)])

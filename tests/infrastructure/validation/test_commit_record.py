@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from tests.helpers import SESSION
 from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
 from work_data_hub.infrastructure.validation import (
     ErrorType,
@@ -13,7 +14,6 @@ from work_data_hub.infrastructure.validation import (
 )
 from work_data_hub.infrastructure.validation.file_lock import lock_path_for
 
-SESSION = "etl_20240301_090000_0a1b2c"
 TORN = b'etl_20240301_090000_0a1b2c,2024-01-01T00:00:00.000000+00:00,d,f,7,VALIDATION_FAILED,"{""x'
 
 

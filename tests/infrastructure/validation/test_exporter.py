@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.helpers import SESSION
 from work_data_hub.errors import (
     FailedFrameError,
     FailureLogFormatError,
@@ -23,7 +24,6 @@ from work_data_hub.infrastructure.validation import (
     to_failed_frame,
 )
 
-SESSION = "etl_20240301_090000_0a1b2c"
 HEADER = "session_id,timestamp,domain,source_file,row_index,error_type,raw_data\n"
 NASTY = [
     "lone\rcarriage",

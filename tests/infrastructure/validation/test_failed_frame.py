@@ -6,6 +6,7 @@ import pandera.pandas as pa
 import pydantic
 import pytest
 
+from tests.helpers import SESSION
 from work_data_hub.errors import FailedFrameError, InvalidSessionIdError
 from work_data_hub.infrastructure.validation import (
     FAILURE_LOG_DTYPES,
@@ -15,7 +16,6 @@ from work_data_hub.infrastructure.validation import (
     to_failed_frame,
 )
 
-SESSION = "etl_20240301_090000_0a1b2c"
 CONTEXT = {"session_id": SESSION, "domain": "annuity_performance", "source_file": "2024-03.xlsx"}
 
 RAW = pd.DataFrame(

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
+from tests.helpers import SESSION
 from tests.strategies import source_frames
 from work_data_hub.errors import InvalidSessionIdError
 from work_data_hub.infrastructure.validation import (
@@ -14,8 +15,6 @@ from work_data_hub.infrastructure.validation import (
     FailedRecord,
     to_failed_frame,
 )
-
-SESSION = "etl_20240301_090000_0a1b2c"
 
 
 def _record(**overrides) -> FailedRecord:

@@ -3,6 +3,7 @@ import json
 import pandas as pd
 import pytest
 
+from tests.helpers import SESSION
 from work_data_hub.errors import FailureLogFormatError
 from work_data_hub.infrastructure.validation import (
     FAILURE_LOG_SCHEMA,
@@ -13,7 +14,6 @@ from work_data_hub.infrastructure.validation import (
     to_failed_frame,
 )
 
-SESSION = "etl_20240301_090000_0a1b2c"
 HEADER = ",".join(FIELDNAMES) + "\n"
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import SESSION
 from tests.strategies import expected_json_value, nasty_text, read_back_value, source_frames
 from work_data_hub.infrastructure.validation import (
     FIELDNAMES,
@@ -20,8 +21,6 @@ from work_data_hub.infrastructure.validation import (
     read_failures,
     to_failed_frame,
 )
-
-SESSION = "etl_20240301_090000_0a1b2c"
 
 
 @st.composite

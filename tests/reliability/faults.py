@@ -1,4 +1,4 @@
-"""Helpers for reliability tests: real faults, made real (mounts, limits, signals)."""
+"""Real faults for the reliability tests: read-only bind mounts, small filesystems."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-SESSION = "etl_20240301_090000_0a1b2c"
-#: The project root: children run from here so they can import ``tests``.
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*command: str) -> bool:

@@ -1,0 +1,71 @@
+"""What several test packages share: session ids, logs on disk, the commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+SESSION = "etl_20240301_090000_0a1b2c"
+OLD = "etl_20240301_090000_aaaaaa"
+NEW = "etl_20240302_090000_bbbbbb"
+
+
+def write_log(logs: Path, session_id: str, parts: list[tuple[str, str, str, pd.DataFrame]]) -> Path:
+    """Export (domain, source_file, error_type, rows) parts to one session log."""
+    exporter = FailureExporter(session_id, logs)
+    for domain, source_file, error_type, rows in parts:
+        exporter.export(
+            to_failed_frame(
+                rows,
+                session_id=session_id,
+                domain=domain,
+                source_file=source_file,
+                error_type=error_type,
+            )
+        )
+    return exporter.output_file
+
+
+def write_two_sessions(logs: Path, raw: pd.DataFrame) -> Path:
+    """OLD logs raw rows 0 and 1 of a.csv; NEW logs rows 1 and 2 of a.csv and the
+    last row in b.xlsx of another domain: 2 new, 1 persisting, 1 resolved."""
+    write_log(logs, OLD, [("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[0, 1]])])
+    write_log(
+        logs,
+        NEW,
+        [
+            ("annuity_income", "a.csv", "VALIDATION_FAILED", raw.iloc[[1, 2]]),
+            ("annuity_performance", "b.xlsx", "ENRICHMENT_FAILED", raw.iloc[[-1]]),
+        ],
+    )
+    return logs
+
+
+def run_module(
+    module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, columns: int = 80
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` in a subprocess at ``columns`` wide, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": str(columns), **(env or {})},
+    )
+
+
+def wdh_etl(*args: str, cwd: Path, **options: object) -> subprocess.CompletedProcess[str]:
+    """The ``wdh-etl`` command (``run_module`` options)."""
+    return run_module("work_data_hub.cli.etl", *args, cwd=cwd, **options)  # type: ignore[arg-type]
+
+
+def wdh_failures(*args: str, cwd: Path, **options: object) -> subprocess.CompletedProcess[str]:
+    """The ``wdh-failures`` command (``run_module`` options)."""
+    return run_module("work_data_hub.cli.failures", *args, cwd=cwd, **options)  # type: ignore[arg-type]
