@@ -45,18 +45,6 @@ def _record() -> FailedRecord:
     )
 
 
-def test_symlinked_session_file_is_refused(tmp_path):
-    outside = tmp_path / "outside.csv"
-    outside.write_bytes(b"keep me\n")
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    exporter = FailureExporter(SESSION, logs)
-    exporter.output_file.symlink_to(outside)
-    with pytest.raises(UnsafeLogPathError, match="symbolic link"):
-        exporter.export([_record()])
-    assert outside.read_bytes() == b"keep me\n"
-
-
 def test_symlinked_lock_file_is_refused(tmp_path):
     outside = tmp_path / "outside"
     outside.write_bytes(b"keep me\n")

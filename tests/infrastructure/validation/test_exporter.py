@@ -1,8 +1,5 @@
 import csv
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -209,44 +206,3 @@ class TestRefusals:
         with pytest.raises(UnsafeLogPathError):
             exporter.export([_record()])
         assert not (tmp_path / "created_by_attacker.csv").exists()
-
-
-WRITER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    import pandas as pd
-    from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
-    folder, session, worker, exports, rows = sys.argv[1:6]
-    exporter = FailureExporter(session, Path(folder))
-    for export in range(int(exports)):
-        raw = pd.DataFrame({"worker": [int(worker)] * int(rows), "export": [export] * int(rows),
-                            "text": ["多行\\r\\n文本, \\"quoted\\""] * int(rows)})
-        exporter.export(to_failed_frame(raw, session_id=session, domain=f"d{worker}",
-                                        source_file="f.csv", error_type="DROPPED_IN_PIPELINE"))
-    """
-)
-
-
-def test_processes_appending_at_once_give_one_header_and_contiguous_exports(tmp_path):
-    workers, exports, rows = 4, 15, 400
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path), SESSION, str(w), str(exports), str(rows)]
-        )
-        for w in range(workers)
-    ]
-    assert [p.wait(timeout=300) for p in procs] == [0] * workers
-    path = FailureExporter(SESSION, tmp_path).output_file
-    assert path.read_text(encoding="utf-8").count(HEADER) == 1
-    frame = read_failures(path)
-    assert len(frame) == workers * exports * rows
-    from work_data_hub.infrastructure.validation import expand_raw_data
-
-    raw = expand_raw_data(frame)
-    key = raw["worker"].astype(str) + "/" + raw["export"].astype(str)
-    runs = key.ne(key.shift()).cumsum()
-    # every export is one contiguous run of its rows, and each appears once
-    assert runs.nunique() == workers * exports == key.nunique()
-    assert (raw.groupby(runs).size() == rows).all()
-    assert (frame["row_index"].to_numpy() == list(range(rows)) * (workers * exports)).all()
