@@ -12,7 +12,6 @@ bytes never finished.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +24,6 @@ import pyarrow as pa
 from work_data_hub.errors import (
     FailedFrameError,
     FailureLogWriteError,
-    UnsafeLogPathError,
 )
 from work_data_hub.infrastructure.validation.commit_record import (
     committed_length,
@@ -42,7 +40,7 @@ from work_data_hub.infrastructure.validation.csv_format import (
 )
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.failed_record import FailedRecord
-from work_data_hub.infrastructure.validation.file_lock import locked
+from work_data_hub.infrastructure.validation.file_lock import locked, open_no_follow
 from work_data_hub.infrastructure.validation.schema import (
     FAILURE_LOG_DTYPES,
     FAILURE_LOG_SCHEMA,
@@ -52,7 +50,7 @@ from work_data_hub.infrastructure.validation.session import validate_session_id
 
 __all__ = ["FailureExporter", "export_failed_records"]
 
-_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT
 
 
 class FailureExporter:
@@ -160,16 +158,9 @@ class FailureExporter:
 
     def _append(self, table: pa.Table, lock_fd: int) -> None:
         path = self.output_file
-        try:
-            fd = os.open(path, _OPEN_FLAGS, 0o644)
-        except OSError as error:
-            if error.errno == errno.ELOOP:  # O_NOFOLLOW: the log is a symbolic link
-                raise UnsafeLogPathError(
-                    f"refusing to write the failure log through the symbolic link {path}"
-                ) from error
-            raise FailureLogWriteError(
-                error.errno, f"cannot open failure log {path} for writing: {error.strerror}"
-            ) from error
+        fd = open_no_follow(
+            path, _OPEN_FLAGS, what="the failure log", failing="open failure log {path} for writing"
+        )
         try:
             size = os.fstat(fd).st_size
             record = read_record(lock_fd)

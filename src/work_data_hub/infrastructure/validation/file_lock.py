@@ -17,7 +17,7 @@ from pathlib import Path
 
 from work_data_hub.errors import FailureLogWriteError, UnsafeLogPathError
 
-__all__ = ["lock_path_for", "locked", "locked_shared"]
+__all__ = ["lock_path_for", "locked", "locked_shared", "open_no_follow"]
 
 
 def lock_path_for(log_file: Path) -> Path:
@@ -29,15 +29,26 @@ def lock_path_for(log_file: Path) -> Path:
     return log_file.with_name(f".{log_file.name}.lock")
 
 
-def _open(path: Path, flags: int) -> int:
+def open_no_follow(path: Path, flags: int, *, what: str, failing: str | None = None) -> int:
+    """``os.open`` that never follows a symbolic link at ``path``.
+
+    A link raises ``UnsafeLogPathError`` naming ``what`` ("the lock file");
+    with ``failing`` ("create {what} {path}"), any other error raises
+    ``FailureLogWriteError`` ("cannot create the lock file ...: Permission
+    denied") instead of the bare ``OSError``.
+    """
     try:
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise UnsafeLogPathError(
-                f"refusing to use the lock file {path}: it is a symbolic link"
+                f"refusing to use {what} {path}: it is a symbolic link"
             ) from error
-        raise
+        if failing is None:
+            raise
+        raise FailureLogWriteError(
+            error.errno, f"cannot {failing.format(what=what, path=path)}: {error.strerror}"
+        ) from error
 
 
 @contextmanager
@@ -48,14 +59,9 @@ def locked(log_file: Path) -> Iterator[int]:
     its own file description). Links are not followed.
     """
     path = lock_path_for(log_file)
-    try:
-        fd = _open(path, os.O_RDWR | os.O_CREAT)
-    except UnsafeLogPathError:
-        raise
-    except OSError as error:
-        raise FailureLogWriteError(
-            error.errno, f"cannot create the lock file {path}: {error.strerror}"
-        ) from error
+    fd = open_no_follow(
+        path, os.O_RDWR | os.O_CREAT, what="the lock file", failing="create {what} {path}"
+    )
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
@@ -71,7 +77,7 @@ def locked_shared(log_file: Path) -> Iterator[int | None]:
     reading never creates one, so read-only folders stay readable.
     """
     try:
-        fd = _open(lock_path_for(log_file), os.O_RDONLY)
+        fd = open_no_follow(lock_path_for(log_file), os.O_RDONLY, what="the lock file")
     except FileNotFoundError:
         yield None
         return
