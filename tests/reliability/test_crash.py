@@ -5,7 +5,9 @@ returned before the kill and no row of the export that was cut off, even
 when the cut-off export had already written complete lines. The next export
 moves the cut-off bytes to a sidecar file. Half the kills land at random
 moments; the other half as soon as an export has written bytes it has not
-committed yet, so the test always exercises torn writes.
+committed yet, so the test always exercises torn writes. The writer warms up
+(one export elsewhere) before it says "ready", and reports how long a warm export
+takes, so the random waits span a few exports on any machine.
 """
 
 import random
@@ -28,6 +30,8 @@ KILLS = 50
 WRITER = textwrap.dedent(
     f"""
     import sys
+    import tempfile
+    import time
     from pathlib import Path
     import pandas as pd
     from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
@@ -35,8 +39,17 @@ WRITER = textwrap.dedent(
     raw = pd.DataFrame({{"i": range({ROWS}), "text": ["长文本\\r\\n" * 300] * {ROWS}}})
     frame = to_failed_frame(raw, session_id="{SESSION}", domain="d", source_file="x",
                             error_type="DROPPED_IN_PIPELINE")
+    # Warm up in a scratch folder: the first export pays one-time costs (imports,
+    # thread pool, lock set-up) that can outlast a random kill. Time a warm export
+    # too, so the parent scales its random waits to this machine's speed.
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = FailureExporter("{SESSION}", Path(scratch_dir))
+        scratch.export(frame)
+        started = time.perf_counter()
+        scratch.export(frame)
+        warm = time.perf_counter() - started
     exporter = FailureExporter("{SESSION}", folder)
-    print("ready", flush=True)
+    print("ready", warm, flush=True)
     export_id = first
     while True:
         exporter.export(frame.assign(source_file=f"export-{{export_id}}"))
@@ -91,11 +104,14 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert child.stdout.readline().strip() == "ready"
+        word, warm = child.stdout.readline().split()
+        assert word == "ready"
         if attempt % 2:
-            targeted_hits += _wait_until_mid_write(path)  # the window a crash can tear
+            # the window a crash can tear; wait long enough for a slow machine's export
+            targeted_hits += _wait_until_mid_write(path, timeout=max(3.0, 20 * float(warm)))
         else:
-            time.sleep(rng.uniform(0.0, 0.25))  # anywhere at all
+            # anywhere at all, within a few exports' time on this machine
+            time.sleep(rng.uniform(0.0, max(0.25, 4 * float(warm))))
         child.kill()
         output, _ = child.communicate()
         returned |= {int(line) for line in output.split()}
