@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -69,3 +72,50 @@ def wdh_etl(*args: str, cwd: Path, **options: object) -> subprocess.CompletedPro
 def wdh_failures(*args: str, cwd: Path, **options: object) -> subprocess.CompletedProcess[str]:
     """The ``wdh-failures`` command (``run_module`` options)."""
     return run_module("work_data_hub.cli.failures", *args, cwd=cwd, **options)  # type: ignore[arg-type]
+
+
+# -- workbooks as real writers leave them -------------------------------------
+
+
+def rewrite_workbook(path: Path, edit: Callable[[str, bytes], bytes]) -> Path:
+    """Rewrite every member of the .xlsx zip at ``path`` through ``edit(name, data)``."""
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            target.writestr(info, edit(info.filename, data))
+    return path
+
+
+def stale_dimension(path: Path, ref: str = "A1") -> Path:
+    """Give every sheet of the workbook the ``<dimension ref>`` tag ``ref`` (stale)."""
+    tag = f'<dimension ref="{ref}"/>'.encode()
+    return rewrite_workbook(
+        path, lambda _name, data: re.sub(rb'<dimension ref="[^"]*"\s*/>', tag, data)
+    )
+
+
+def commit_loads(db_url: str, log: Path) -> None:
+    """Record in the database's ledger that each file of ``log`` was loaded by its session,
+    every row of it failed (as a run would have done before logging ``log``)."""
+    from work_data_hub.domain.registry import DOMAINS
+    from work_data_hub.infrastructure.validation import read_failures
+    from work_data_hub.io.database import Database
+    from work_data_hub.io.file_loads import FileLoad
+
+    database = Database(db_url)
+    failures = read_failures(log)
+    for (session, domain, source_file), rows in failures.groupby(
+        ["session_id", "domain", "source_file"], observed=True
+    ):
+        spec = DOMAINS[str(domain)]
+        database.add_domain(spec.name, amounts=spec.amounts, texts=spec.texts)
+        entry = FileLoad(
+            spec.name,
+            str(source_file),
+            str(session),
+            rows_read=len(rows),
+            rows_loaded=0,
+            rows_logged=len(rows),
+        )
+        database.load(pd.DataFrame(), entry)
