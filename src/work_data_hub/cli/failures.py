@@ -41,6 +41,7 @@ from work_data_hub.domain.explain import Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
 from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
+from work_data_hub.infrastructure.validation.raw_data_expand import raw_objects
 from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
 from work_data_hub.io.sources import read_reference
 
@@ -98,8 +99,8 @@ def _show(args: argparse.Namespace, out: Console) -> Any:
     if args.json:
         rows = shown.drop(columns="raw_data").astype({"timestamp": str})
         return [
-            {**record, "raw": json.loads(text)}
-            for record, text in zip(json_records(rows), shown["raw_data"], strict=True)
+            {**record, "raw": raw}
+            for record, raw in zip(json_records(rows), raw_objects(shown), strict=True)
         ]
     out.print(FailureCards(shown))
     more = len(selected) - len(shown)

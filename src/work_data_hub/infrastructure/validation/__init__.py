@@ -22,7 +22,7 @@ from work_data_hub.infrastructure.validation.exporter import (
 from work_data_hub.infrastructure.validation.failed_frame import dropped_rows, to_failed_frame
 from work_data_hub.infrastructure.validation.failed_record import FailedRecord
 from work_data_hub.infrastructure.validation.raw_data_expand import expand_raw_data
-from work_data_hub.infrastructure.validation.reader import read_failures
+from work_data_hub.infrastructure.validation.reader import latest_entries, read_failures
 from work_data_hub.infrastructure.validation.report_generator import export_error_csv
 from work_data_hub.infrastructure.validation.schema import (
     FAILURE_LOG_DTYPES,
@@ -46,6 +46,7 @@ __all__ = [
     "export_error_csv",
     "export_failed_records",
     "generate_session_id",
+    "latest_entries",
     "read_failures",
     "to_failed_frame",
     "validate_session_id",

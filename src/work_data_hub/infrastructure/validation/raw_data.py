@@ -34,7 +34,12 @@ anything else                                  string: ``str(value)``
 =============================================  =====================================
 
 Column names become keys via ``str(name)`` in source column order; names that
-collide after that conversion raise :class:`RawDataEncodingError`.
+collide after that conversion raise :class:`RawDataEncodingError`. Values nest
+at most :data:`MAX_NESTING` levels of arrays and objects (the row's own object
+is the first): deeper values (or a list that contains itself) raise
+:class:`RawDataEncodingError`, and readers refuse deeper ``raw_data`` with
+``FailureLogFormatError``. A source row read from a CSV or a workbook is one
+flat object.
 """
 
 from __future__ import annotations
@@ -54,8 +59,17 @@ import pandas as pd
 
 from work_data_hub.errors import RawDataEncodingError
 
-__all__ = ["encode_row", "encode_string", "encode_value", "format_offset", "json_keys"]
+__all__ = [
+    "MAX_NESTING",
+    "encode_row",
+    "encode_string",
+    "encode_value",
+    "format_offset",
+    "json_keys",
+]
 
+#: The deepest nesting of arrays and objects raw_data may hold (the row itself is 1).
+MAX_NESTING: Final = 100
 NULL: Final = "null"
 POS_INF: Final = '"Infinity"'
 NEG_INF: Final = '"-Infinity"'
@@ -124,7 +138,7 @@ def _encode_float(value: float) -> str:
     return orjson.dumps(value).decode()
 
 
-def encode_value(value: Any) -> str:
+def encode_value(value: Any, _depth: int = 1) -> str:
     """Return the JSON text of one value, by the module's type mapping.
 
     >>> [encode_value(v) for v in (None, float("nan"), 0.1 + 0.2, 2**64, "中")]
@@ -161,14 +175,23 @@ def encode_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return f'"{base64.b64encode(bytes(value)).decode("ascii")}"'
     if isinstance(value, enum.Enum):
-        return encode_value(value.value)
-    if isinstance(value, Mapping):
-        return _encode_object(json_keys(value.keys()), (value[k] for k in value))
-    if isinstance(value, set | frozenset):
-        return "[" + ",".join(sorted(encode_value(v) for v in value)) + "]"
-    if isinstance(value, list | tuple | np.ndarray):
-        return "[" + ",".join(encode_value(v) for v in value) + "]"
+        return encode_value(value.value, _depth)
+    if isinstance(value, Mapping | set | frozenset | list | tuple | np.ndarray):
+        return _encode_container(value, _depth + 1)
     return encode_string(str(value))
+
+
+def _encode_container(value: Any, depth: int) -> str:
+    if depth > MAX_NESTING:
+        raise RawDataEncodingError(
+            f"a value nests arrays or objects deeper than {MAX_NESTING} levels (or contains "
+            "itself): raw_data cannot hold it; flatten it before logging the row"
+        )
+    if isinstance(value, Mapping):
+        return _encode_object(json_keys(value.keys()), (value[k] for k in value), depth)
+    if isinstance(value, set | frozenset):
+        return "[" + ",".join(sorted(encode_value(v, depth) for v in value)) + "]"
+    return "[" + ",".join(encode_value(v, depth) for v in value) + "]"
 
 
 def json_keys(names: Iterable[Hashable]) -> list[str]:
@@ -188,8 +211,10 @@ def json_keys(names: Iterable[Hashable]) -> list[str]:
     return keys
 
 
-def _encode_object(keys: list[str], values: Iterable[Any]) -> str:
-    members = (f"{encode_string(k)}:{encode_value(v)}" for k, v in zip(keys, values, strict=True))
+def _encode_object(keys: list[str], values: Iterable[Any], depth: int = 1) -> str:
+    members = (
+        f"{encode_string(k)}:{encode_value(v, depth)}" for k, v in zip(keys, values, strict=True)
+    )
     return "{" + ",".join(members) + "}"
 
 

@@ -14,6 +14,7 @@ no dtype inference, the way ``io.sources.read_source`` hands rows over.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 import numpy as np
@@ -24,8 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.infrastructure.validation.raw_data import MAX_NESTING
 
-__all__ = ["expand_raw_data", "pandas_dtype_for", "source_rows"]
+__all__ = ["expand_raw_data", "pandas_dtype_for", "raw_objects", "source_rows"]
 
 _TEXT: Final = pa.large_string()
 # An integer value of 16+ digits: Arrow may widen it to float64 (a column
@@ -143,14 +145,53 @@ def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
     return {key: pd.Series([obj.get(key) for obj in objects], dtype=object) for key in keys}
 
 
+_STRING_RE: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_OPENS: Final = np.zeros(256, dtype=np.int8)
+_OPENS[[ord("["), ord("{")]] = 1
+_OPENS[[ord("]"), ord("}")]] = -1
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest in one JSON text (strings do not count)."""
+    skeleton = _STRING_RE.sub('""', text).encode()
+    steps = _OPENS[np.frombuffer(skeleton, dtype=np.uint8)]
+    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
+
+
+def _refuse_deep_nesting(texts: pa.Array, frame: pd.DataFrame) -> None:
+    """Raise before any JSON parser recurses into raw_data nested past ``MAX_NESTING``.
+
+    A tampered log can nest thousands of levels deep: recursive parsers then
+    fail, or overflow the C stack. Only texts with enough brackets to be that
+    deep are scanned.
+    """
+    brackets = pc.add(pc.count_substring(texts, "["), pc.count_substring(texts, "{"))
+    suspects = np.flatnonzero(brackets.to_numpy(zero_copy_only=False) > MAX_NESTING)
+    for position in suspects.tolist():
+        depth = _nesting(texts[position].as_py())
+        if depth > MAX_NESTING:
+            raise FailureLogFormatError(
+                f"raw_data of the row labelled {frame.index[position]!r} nests {depth} levels "
+                f"deep, more than the {MAX_NESTING} a failure log holds: the log was not "
+                "written by work_data_hub or was altered"
+            )
+
+
 def _raw_data_texts(frame: pd.DataFrame, caller: str) -> pa.Array:
-    """The frame's ``raw_data`` as one Arrow text array, a missing one as ``{}``."""
+    """The frame's ``raw_data`` as one Arrow text array, a missing one as ``{}``.
+
+    Raises:
+        FailureLogFormatError: there is no ``raw_data`` column, or a value nests
+            deeper than ``MAX_NESTING``.
+    """
     if "raw_data" not in frame.columns:
         raise FailureLogFormatError(f"{caller} needs a frame with a raw_data column")
     texts = pa.array(frame["raw_data"], type=_TEXT, from_pandas=True)
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    return texts.fill_null("{}")
+    texts = texts.fill_null("{}")
+    _refuse_deep_nesting(texts, frame)
+    return texts
 
 
 def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
@@ -194,3 +235,13 @@ def source_rows(frame: pd.DataFrame) -> pd.DataFrame:
     columns = {key: [obj.get(key) for obj in objects] for key in keys}
     rows = pd.DataFrame(columns, index=frame.index, dtype=object)
     return rows
+
+
+def raw_objects(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each row's ``raw_data`` as the JSON object it holds, exactly.
+
+    >>> raw_objects(pd.DataFrame({"raw_data": ['{"a":"0012","b":null}']}))
+    [{'a': '0012', 'b': None}]
+    """
+    texts = _raw_data_texts(frame, "raw_objects")
+    return _objects(texts) if len(texts) else []

@@ -1,4 +1,12 @@
-"""``read_failures``: a failure log back as a typed frame."""
+"""``read_failures``: a failure log back as a typed frame, each failed row once.
+
+A row can be logged more than once in a session: a session resumed with the
+same id runs again the files whose load did not commit, and logs their rows
+again. One rule holds for every reader: a row (same session, domain, source
+file and row index) counts once, by its latest entry (by ``timestamp``; log
+order breaks ties). ``read_failures`` applies it unless asked for every
+entry; ``latest_entries`` applies it to any frame.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +33,11 @@ from work_data_hub.infrastructure.validation.schema import (
     FIELDNAMES,
 )
 
-__all__ = ["read_failures"]
+__all__ = ["latest_entries", "read_failures"]
 
 _TEXT: Final = pa.large_string()
+_DEFAULT_BLOCK: Final = pa_csv.ReadOptions().block_size
+_MAX_BLOCK: Final = 2**31 - 1
 _CONVERT_OPTIONS: Final = pa_csv.ConvertOptions(
     column_types={
         **{name: _TEXT for name in FIELDNAMES},
@@ -61,27 +71,53 @@ def _committed_bytes(path: Path) -> pa.Buffer:
     return pa.memory_map(str(path)).read_buffer(committed)
 
 
+def _longest_line(data: pa.Buffer) -> int:
+    """The length of the longest line of ``data``, scanned a block at a time."""
+    view = memoryview(data)
+    longest, line_start, block = 0, 0, 1 << 26
+    for offset in range(0, len(view), block):
+        chunk = np.frombuffer(view[offset : offset + block], dtype=np.uint8)
+        ends = np.flatnonzero(chunk == 0x0A) + offset
+        if len(ends):
+            starts = np.concatenate(([line_start], ends[:-1] + 1))
+            longest = max(longest, int((ends - starts).max()))
+            line_start = int(ends[-1]) + 1
+    return max(longest, len(view) - line_start)
+
+
 def _parse(data: pa.Buffer, path: Path) -> pa.Table:
     # Values with a line break (possible in domain or source_file, never in
     # raw_data) need Arrow's slower quote-aware splitting. Such a line can
     # only ever parse short of the seven columns, so the fast parse fails
-    # loudly on it and the careful one runs instead.
-    def parse(newlines_in_values: bool) -> pa.Table:
+    # loudly on it and the careful one runs instead. A line longer than
+    # Arrow's block (a cell of megabytes) needs blocks at least that long.
+    def parse(newlines_in_values: bool, block_size: int | None = None) -> pa.Table:
+        read_options = pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES))
+        if block_size is not None:
+            read_options.block_size = block_size
         return pa_csv.read_csv(
             pa.BufferReader(data),
-            read_options=pa_csv.ReadOptions(skip_rows=1, column_names=list(FIELDNAMES)),
+            read_options=read_options,
             parse_options=pa_csv.ParseOptions(newlines_in_values=newlines_in_values),
             convert_options=_CONVERT_OPTIONS,
         )
 
-    try:
-        return parse(newlines_in_values=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    try:
-        return parse(newlines_in_values=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
+    error: Exception | None = None
+    for newlines_in_values in (False, True):
+        try:
+            return parse(newlines_in_values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as parse_error:
+            error = parse_error
+    longest = _longest_line(data)
+    if longest >= _DEFAULT_BLOCK // 2:
+        # a record (a line, or a few with line breaks in values) holds a huge cell:
+        # blocks big enough for it, else one block for the whole log
+        for block in sorted({min(_MAX_BLOCK, 4 * longest + 4), min(_MAX_BLOCK, data.size + 1)}):
+            try:
+                return parse(newlines_in_values=True, block_size=block)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as parse_error:
+                error = parse_error
+    raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
 
 
 def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
@@ -99,11 +135,39 @@ def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=ERROR_TYPE_DTYPE)
 
 
-def read_failures(path: str | Path) -> pd.DataFrame:
-    """Read a failure log into a frame with the canonical dtypes.
+_ENTRY_KEY: Final = ("session_id", "domain", "source_file", "row_index")
+
+
+def latest_entries(failures: pd.DataFrame) -> pd.DataFrame:
+    """One entry per failed row (domain, source file, row index; and session when
+    there is a ``session_id`` column): the latest. Rows without a row index
+    are never merged. Labels are kept.
+
+    >>> log = pd.DataFrame({"domain": ["d", "d"], "source_file": ["a.csv"] * 2,
+    ...                     "row_index": [4, 4], "error_type": ["X", "Y"]})
+    >>> latest_entries(log)["error_type"].tolist()
+    ['Y']
+    """
+    key = [column for column in _ENTRY_KEY if column in failures.columns]
+    missing = sorted({"domain", "source_file", "row_index"} - set(key))
+    if missing:
+        raise FailureLogFormatError(f"a failure log frame needs the columns {missing}")
+    ordered = failures
+    if "timestamp" in failures.columns and not failures["timestamp"].is_monotonic_increasing:
+        ordered = failures.sort_values("timestamp", kind="stable")
+    latest = ~ordered.duplicated(subset=key, keep="last") | ordered["row_index"].isna()
+    if latest.all():
+        return failures
+    return ordered[latest].sort_index()
+
+
+def read_failures(path: str | Path, *, every_entry: bool = False) -> pd.DataFrame:
+    """Read a failure log into a frame with the canonical dtypes, each failed row once.
 
     ``timestamp`` is tz-aware UTC, ``row_index`` nullable Int64, ``error_type``
-    a category of the four ``ErrorType`` values, the rest text.
+    a category of the four ``ErrorType`` values, the rest text. A row logged
+    more than once counts by its latest entry (``latest_entries``), unless
+    ``every_entry`` asks for every committed line in log order.
 
     Raises:
         FailureLogFormatError: the header is not the seven columns, a row is
@@ -129,4 +193,6 @@ def read_failures(path: str | Path) -> pd.DataFrame:
     frame = table.drop_columns(["error_type"]).to_pandas(types_mapper=pandas_dtype_for)
     frame.insert(FIELDNAMES.index("error_type"), "error_type", error_types)
     typed: pd.DataFrame = frame.astype(FAILURE_LOG_DTYPES)
-    return typed
+    if every_entry:
+        return typed
+    return latest_entries(typed).reset_index(drop=True)
