@@ -119,3 +119,39 @@ def commit_loads(db_url: str, log: Path) -> None:
             rows_logged=len(rows),
         )
         database.load(pd.DataFrame(), entry)
+
+
+def in_terminal(
+    command: list[str], *, cwd: Path, columns: int = 100, env: dict[str, str] | None = None
+) -> str:
+    """Run ``command`` with a pseudo-terminal as stdout and stderr; return all it wrote."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    os.set_inheritable(follower, True)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), **(env or {})},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            process.kill()
+            raise TimeoutError(f"{command} wrote nothing for 60 s")
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    process.wait(timeout=60)
+    return b"".join(chunks).decode("utf-8", "replace")

@@ -8,12 +8,16 @@ Messages quote the offending value and say how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "ExcelLimitError",
     "FailedFrameError",
     "FailureLogFormatError",
     "FailureLogWarning",
     "FailureLogWriteError",
     "InvalidSessionIdError",
+    "OutputPathError",
     "RawDataEncodingError",
+    "ResumeConflictError",
+    "RowConservationError",
     "SourceFileError",
     "UnsafeLogPathError",
     "WorkDataHubError",
@@ -54,3 +58,20 @@ class FailureLogWarning(UserWarning):
 
 class SourceFileError(WorkDataHubError, ValueError):
     """A source file cannot be read as a table (missing, empty, corrupt, unsupported)."""
+
+
+class RowConservationError(WorkDataHubError, AssertionError):
+    """Rows were lost or counted twice: read != loaded + logged (nothing is committed)."""
+
+
+class ExcelLimitError(WorkDataHubError, ValueError):
+    """Failed rows do not fit an Excel sheet (1,048,575 rows under its header)."""
+
+
+class ResumeConflictError(WorkDataHubError, ValueError):
+    """A resumed session would load rows its own log says failed (the file or the
+    reference data changed since): the file must run in a new session."""
+
+
+class OutputPathError(WorkDataHubError, ValueError):
+    """An output path cannot be written as asked (a folder, a missing folder, a wrong suffix)."""

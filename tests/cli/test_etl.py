@@ -86,6 +86,7 @@ def test_run_logs_every_rejected_row_once_and_loads_the_rest(sources):
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     files = summary["domains"]["annuity_performance"]["files"]
     assert files["2024-03.csv"] == {
+        "status": "loaded",
         "read": 7,
         "loaded": 2,
         "error": None,
@@ -149,16 +150,48 @@ def test_rerun_replaces_rows_and_jobs_share_one_log(sources):
     assert set(read_failures(log)["domain"]) == {"annuity_performance", "annuity_income"}
 
 
-def test_session_id_appends_to_an_existing_session(sources):
+def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(sources):
     session = "etl_20240301_090000_0a1b2c"
-    first, _, summary_path = _run(sources, "--session-id", session)
+    first, db, summary_path = _run(sources, "--session-id", session)
     assert first.returncode == 0, first.stderr
-    log = Path(json.loads(summary_path.read_text(encoding="utf-8"))["failure_log"])
-    before = len(read_failures(log))
+    first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    log = Path(first_summary["failure_log"])
+    before = read_failures(log, every_entry=True)
+    # one file changes, one is new: those two run; the others were loaded in this session
+    changed = sources / "annuity_income" / "2024-03.csv"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "2024-03,P0012,未知公司,企年受托,1,2,0,0\n",
+        encoding="utf-8",
+    )
+    pd.DataFrame([GOOD], columns=PERFORMANCE_COLUMNS).to_csv(
+        sources / "annuity_performance" / "2024-05.csv", index=False
+    )
     second, _, _ = _run(sources, "--session-id", session)
     assert second.returncode == 0, second.stderr
-    assert len(read_failures(log)) == 2 * before
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    performance = summary["domains"]["annuity_performance"]["files"]
+    income = summary["domains"]["annuity_income"]["files"]
+    assert {name: f["status"] for name, f in performance.items()} == {
+        "2024-03.csv": "resumed",
+        "2024-04.xlsx": "resumed",
+        "2024-05.csv": "loaded",
+    }
+    assert income["2024-03.csv"]["status"] == "loaded"
+    # a resumed file reports what its earlier load did, from the ledger and the log
+    for name in ("2024-03.csv", "2024-04.xlsx"):
+        earlier = first_summary["domains"]["annuity_performance"]["files"][name]
+        assert {k: performance[name][k] for k in ("read", "loaded", "failed")} == {
+            k: earlier[k] for k in ("read", "loaded", "failed")
+        }
+    # nothing of the resumed files was logged again; the changed file's rows were
+    after = read_failures(log, every_entry=True)
+    appended = after.iloc[len(before) :]
+    assert set(appended["source_file"]) == {"2024-03.csv"}
+    assert set(appended["domain"]) == {"annuity_income"}
+    assert len(read_failures(log)) == len(before) + 1  # the new unknown customer, once
     assert log.read_text(encoding="utf-8").count(HEADER) == 1
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM annuity_performance").fetchone() == (5,)
 
 
 def test_rich_output_links_the_log(sources):

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
+from work_data_hub.errors import RowConservationError
 from work_data_hub.io.database import Database
+from work_data_hub.io.file_loads import LEDGER_COLUMNS, FileLoad
 
 PLANS = pd.DataFrame({"计划代码": ["P1", "P2"], "计划名称": ["计划一", "计划二"]})
 COMPANIES = pd.DataFrame({"客户名称": ["甲", "乙"], "company_id": ["C1", "C2"]})
@@ -35,8 +37,17 @@ def _rows(codes, extra=None):
     return frame.assign(**(extra or {}))
 
 
-def _load(db, rows, **lineage):
-    return db.load("annuity_performance", rows, **lineage)
+def _load(db, rows, *, source_file, session_id, logged=0):
+    entry = FileLoad(
+        "annuity_performance",
+        source_file,
+        session_id,
+        rows_read=len(rows) + logged,
+        rows_loaded=len(rows),
+        rows_logged=logged,
+        file_sha256="ab" * 32,
+    )
+    return db.load(rows, entry)
 
 
 def test_rows_without_fingerprints_are_refused(db):
@@ -92,6 +103,35 @@ def test_foreign_key_is_enforced_and_the_file_transaction_rolls_back(db):
     rows = db.rows("annuity_performance")  # the earlier load of a.xlsx is intact
     assert rows["计划代码"].tolist() == ["P1"]
     assert rows["session_id"].tolist() == ["s1"]
+    # and so is the ledger: the failed load left no record
+    assert db.loads("annuity_performance", ["a.xlsx"])["session_id"].tolist() == ["s1"]
+
+
+def test_each_load_is_recorded_in_the_ledger_with_its_counts(db):
+    _load(db, _rows(["P1", "P2"]), source_file="a.xlsx", session_id="s1", logged=3)
+    _load(db, _rows(["P1"]), source_file="a.xlsx", session_id="s2")
+    loads = db.loads("annuity_performance", ["a.xlsx", "other.csv"])
+    assert list(loads.columns) == list(LEDGER_COLUMNS)
+    assert loads[["session_id", "kind", "load_session"]].values.tolist() == [
+        ["s1", "load", "s1"],
+        ["s2", "load", "s2"],
+    ]
+    assert loads[["rows_read", "rows_loaded", "rows_logged"]].values.tolist() == [
+        [5, 2, 3],
+        [1, 1, 0],
+    ]
+    assert loads["committed_at"].notna().all()
+
+
+@pytest.mark.parametrize(("read", "loaded"), [(3, 2), (2, 1)])
+def test_a_load_that_does_not_balance_is_refused_before_anything_is_written(db, read, loaded):
+    entry = FileLoad(
+        "annuity_performance", "a.csv", "s1", rows_read=read, rows_loaded=loaded, rows_logged=0
+    )
+    with pytest.raises(RowConservationError, match="nothing loaded"):
+        db.load(_rows(["P1", "P2"]), entry)
+    assert db.rows("annuity_performance").empty
+    assert db.loads("annuity_performance", ["a.csv"]).empty
 
 
 def test_replayed_rows_fill_empty_lineage_slots_only(db):
@@ -103,8 +143,13 @@ def test_replayed_rows_fill_empty_lineage_slots_only(db):
         source_file="a.csv",
         session_id="s2",
         replayed_from=pd.Series(["s1", "s1"], index=replayed.index),
+        load_session="s1",
+        rows_logged=4,
     )
     assert added.tolist() == [12]
+    replay = db.loads("annuity_performance", ["a.csv"]).iloc[-1]
+    assert replay[["session_id", "kind", "load_session"]].tolist() == ["s2", "replay", "s1"]
+    assert replay[["rows_read", "rows_loaded", "rows_logged"]].tolist() == [6, 1, 4]
     rows = db.rows("annuity_performance").set_index("row_index")
     assert rows.loc[10, "session_id"] == "s1"
     assert pd.isna(rows.loc[10, "replayed_from"])

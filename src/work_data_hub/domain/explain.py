@@ -4,9 +4,10 @@ Each row is run again through its domain's steps (``domain.rerun``) against
 the current reference data; nothing is loaded, logged or created. The row's
 verdict is ``fails`` (the first step that rejects it, with the columns and
 the reason), ``passes now``, ``already loaded`` (a replay or a later run
-put this row in the database), ``superseded`` (its place in the file holds
-another row now: the file changed and was loaded again), or ``not run``
-(with the reason: an unknown domain, no row index, a database error).
+put this row in the database), ``superseded`` (the file was loaded again
+after this row's load, or its place in the file holds another row now), or
+``not run`` (with the reason: its load never committed, an unknown domain,
+no row index, a database error).
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def explain_failures(
     ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
     ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
     ...                     "raw_data": [row]})
+    >>> # the run that logged row 17 loaded the rest of its file (none here)
+    >>> from work_data_hub.io.file_loads import FileLoad
+    >>> db.add_domain("annuity_performance", amounts=["期初资产规模", "期末资产规模"])
+    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
+    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
+    0
     >>> explain_failures(log, db)[["row_index", "step", "reason"]].to_dict("records")
     [{'row_index': 17, 'step': 'plan_exists', 'reason': "plan code 'P9' is not in plans"}]
     """
@@ -133,6 +140,8 @@ def explain_failures(
             + slots.loc[other, "session_id"]
             + ": the file changed and was loaded again"
         )
+        verdicts.loc[rerun.superseded.index, "verdict"] = Verdict.SUPERSEDED
+        verdicts.loc[rerun.superseded.index, "reason"] = rerun.superseded
         verdicts.loc[rerun.not_run.index, "verdict"] = Verdict.NOT_RUN
         verdicts.loc[rerun.not_run.index, "reason"] = rerun.not_run
         parts.append(pd.concat([logged[list(EXPLAIN_COLUMNS[:5])], verdicts], axis=1))

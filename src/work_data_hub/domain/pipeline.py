@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.errors as pa_errors
 
-from work_data_hub.errors import WorkDataHubError
+from work_data_hub.errors import RowConservationError
 from work_data_hub.infrastructure.validation import (
     ErrorType,
     dropped_rows,
@@ -38,10 +38,6 @@ __all__ = ["PipelineRun", "RowConservationError", "Step", "run_steps"]
 StepFunction = Callable[[pd.DataFrame], pd.DataFrame]
 #: (rows given to the step, labels it rejected) -> reasons frame for those labels
 WhyFunction = Callable[[pd.DataFrame, pd.Index], pd.DataFrame]
-
-
-class RowConservationError(WorkDataHubError, AssertionError):
-    """A pipeline lost or duplicated rows: read != kept + rejected."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +123,7 @@ def run_steps(
     ([0, 2], [1])
     """
     rows = raw
+    stamp = pd.Timestamp.now(tz="UTC")  # one per run: the file's failures are one attempt
     parts: list[pd.DataFrame] = []
     why: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
@@ -148,6 +145,7 @@ def run_steps(
                     session_id=session_id,
                     domain=domain,
                     source_file=source_file,
+                    timestamp=stamp,
                 )
             )
     failures = (

@@ -5,11 +5,14 @@ lineage (source file and row), the new session's id and ``replayed_from``
 (the session whose log held them). Rows that still fail are logged in the
 new session's failure log, again with their original source file and row,
 so that log can be explained and replayed in turn. Rows whose place in
-their file is taken in the database are skipped (``already_loaded``: this
-row, or a newer one after the file was loaded again): replaying a log twice
-loads nothing twice. Rows that cannot be run, and files whose load fails,
-are counted as ``not_run`` and reported in ``errors``; the other files still
-replay.
+their file is taken in the database are skipped (``already_loaded``):
+replaying a log twice loads nothing twice. Only rows of a file's current
+load are replayed (the ledger, ``io.file_loads``): rows whose load never
+committed, or was superseded by a later run of the file, are ``not_run``
+with the reason. Rows that cannot be run, and files whose load fails, are
+counted as ``not_run`` and reported in ``errors``; the other files still
+replay. Each file's replay is recorded in the ledger with its rows, so a
+replay's own log can be replayed in turn.
 """
 
 from __future__ import annotations
@@ -99,6 +102,12 @@ def replay_failures(
     ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
     ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
     ...                     "raw_data": [row]})
+    >>> # the run that logged row 17 loaded the rest of its file (none here)
+    >>> from work_data_hub.io.file_loads import FileLoad
+    >>> db.add_domain("annuity_performance", amounts=["期初资产规模", "期末资产规模"])
+    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
+    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
+    0
     >>> plans, companies = db.reference_frames()
     >>> result = replay_failures(log, session_id="etl_20240402_090000_fedcba", database=db,
     ...                          reference=Reference.from_frames(plans=plans,
@@ -128,9 +137,12 @@ def replay_failures(
             errors[where] = rerun.error
             continue
         _tally(logged_type.loc[rerun.slots.index], "already_loaded", counts)
-        _tally(logged_type.loc[rerun.not_run.index], "not_run", counts)
-        if len(rerun.not_run):
-            errors[where] = f"{len(rerun.not_run)} rows not run: {rerun.not_run.iloc[0]}"
+        reasons = pd.concat([rerun.not_run, rerun.superseded])
+        _tally(logged_type.loc[reasons.index], "not_run", counts)
+        if len(reasons):
+            errors[where] = f"{len(reasons)} rows not run: {reasons.iloc[0]}"
+        if rerun.load_session is None or rerun.todo.empty:
+            continue
         still = rerun.failures_selected()
         kept = rerun.kept_selected()
         try:
@@ -149,6 +161,8 @@ def replay_failures(
                 source_file=rerun.source_file,
                 session_id=session_id,
                 replayed_from=rerun.logged.loc[kept.index, "session_id"].astype(str),
+                load_session=rerun.load_session,
+                rows_logged=0 if still is None else len(still),
             )
         except (WorkDataHubError, SQLAlchemyError) as error:
             _tally(logged_type.loc[kept.index], "not_run", counts)

@@ -6,8 +6,13 @@ source file) the logged rows are turned back into the source rows
 by their row in the source file) and run through the domain's steps against
 the current reference data.
 
-Three things make a rerun give the answer a run over the whole file would:
+Four things make a rerun give the answer a run over the whole file would:
 
+- Only rows of the file's *current* load run (the ledger, ``io.file_loads``):
+  rows of a session whose load of the file never committed (logged, then
+  the load failed or was killed) are not run, nor are rows of a load that a
+  later run of the file superseded. Either would load a row a clean run of
+  today's file would not (a row no longer in the file, a logged duplicate).
 - Rows whose lineage slot (source file, row) in the domain table is taken,
   by an earlier replay or a later run of the file, are not run again.
 - Every other logged row of the same file runs along as context, even when
@@ -36,13 +41,13 @@ from work_data_hub.domain.pipeline import PipelineRun, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import FailureLogFormatError, WorkDataHubError
-from work_data_hub.infrastructure.validation import ErrorType
+from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data_expand import source_rows
 from work_data_hub.io.database import Database
+from work_data_hub.io.file_loads import LoadKind
 
-__all__ = ["FileRerun", "latest_entries", "rerun_failures"]
+__all__ = ["FileRerun", "rerun_failures"]
 
-_KEY = ["domain", "source_file", "row_index"]
 _UNFINGERPRINTED = (
     "may copy a row loaded before rows had fingerprints (raw_hash): run wdh-etl over "
     "the file again instead"
@@ -56,10 +61,13 @@ class FileRerun:
     ``logged``: the selected entries, indexed by row in the source file
     (when ``error`` is set, the index is the log's). ``slots``: for selected
     rows whose lineage slot is taken, the session that filled it and whether
-    it holds this very row (``same_row``). ``not_run``: reasons for selected
-    rows deliberately not run. ``run``: the pipeline over the rows still to
-    do plus the context rows (``None`` when there were none). ``error``: why
-    the file could not be rerun at all.
+    it holds this very row (``same_row``). ``superseded``: reasons for
+    selected rows of a load that a later run of the file replaced.
+    ``not_run``: reasons for selected rows deliberately not run (their load
+    never committed, say). ``run``: the pipeline over the rows still to do
+    plus the context rows (``None`` when there were none). ``load_session``:
+    the session of the file's current load, which fixed rows join.
+    ``error``: why the file could not be rerun at all.
     """
 
     domain: str
@@ -71,8 +79,10 @@ class FileRerun:
             {"session_id": pd.Series(dtype="str"), "same_row": pd.Series(dtype=bool)}
         )
     )
+    superseded: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
     not_run: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
     run: PipelineRun | None = None
+    load_session: str | None = None
     error: str | None = None
 
     @property
@@ -80,7 +90,8 @@ class FileRerun:
         """Selected rows that were run."""
         if self.error is not None:
             return pd.Index([], dtype="int64")
-        return self.logged.index.difference(self.slots.index).difference(self.not_run.index)
+        skipped = self.slots.index.union(self.not_run.index).union(self.superseded.index)
+        return self.logged.index.difference(skipped)
 
     def kept_selected(self) -> pd.DataFrame:
         """The selected rows that pass now, as the steps left them."""
@@ -96,26 +107,32 @@ class FileRerun:
         return failures[failures["row_index"].isin(self.todo)].reset_index(drop=True)
 
 
-def latest_entries(failures: pd.DataFrame) -> pd.DataFrame:
-    """One log entry per (domain, source file, row): the latest.
-
-    A session that ran the same file twice (``wdh-etl --session-id``) logs
-    a row twice; its later fate is the current one. Entries are ordered by
-    ``timestamp`` when there is one (stable: log order breaks ties).
-
-    >>> log = pd.DataFrame({"domain": ["d", "d"], "source_file": ["a.csv"] * 2,
-    ...                     "row_index": [4, 4], "error_type": ["X", "Y"]})
-    >>> latest_entries(log)["error_type"].tolist()
-    ['Y']
-    """
-    missing = [column for column in [*_KEY, "error_type"] if column not in failures.columns]
-    if missing:
-        raise FailureLogFormatError(f"a failure log frame needs the columns {missing}")
-    if "timestamp" in failures.columns:
-        failures = failures.sort_values("timestamp", kind="stable")
-    placed = failures["row_index"].notna()
-    latest = ~failures.duplicated(subset=_KEY, keep="last") | ~placed
-    return failures[latest].sort_index()
+def _stale_sessions(
+    loads: pd.DataFrame, sessions: pd.Series, source_file: str
+) -> tuple[str | None, dict[str, str], dict[str, str]]:
+    """The current load's session of the file, and the logged sessions whose rows
+    must not run: superseded ones and ones whose load never committed, with why."""
+    current_loads = loads[loads["kind"] == LoadKind.LOAD.value]
+    current = str(current_loads["session_id"].iloc[-1]) if len(current_loads) else None
+    superseded: dict[str, str] = {}
+    uncommitted: dict[str, str] = {}
+    for session in sessions.dropna().astype(str).unique():
+        mine = loads[loads["session_id"] == session]
+        if mine.empty:
+            uncommitted[session] = (
+                f"session {session} never committed a load of {source_file} (its failures "
+                "were logged, then the load failed or was interrupted): run wdh-etl over the "
+                f"file again, or resume the session with --session-id {session}"
+            )
+            continue
+        base = str(mine["load_session"].iloc[-1])
+        if base != current:
+            superseded[session] = (
+                f"{source_file} was loaded again by session {current} after session {base}: "
+                f"this row belongs to a load that no longer counts; explain or replay "
+                f"session {current}'s failures instead"
+            )
+    return current, superseded, uncommitted
 
 
 def _loaded_by_fingerprint(lineage: pd.DataFrame) -> pd.Series:
@@ -154,8 +171,19 @@ def _rerun_file(
         return
     spec = DOMAINS[domain]
     database.add_domain(domain, amounts=spec.amounts, texts=spec.texts, create=create_tables)
+    current, superseded_sessions, uncommitted = _stale_sessions(
+        database.loads(domain, [source_file]), placed["session_id"], source_file
+    )
+    sessions = placed["session_id"].astype(str)
+    superseded = sessions[sessions.isin(superseded_sessions)].map(superseded_sessions)
+    stale = sessions[sessions.isin(uncommitted)].map(uncommitted)
+    # rows of loads that do not count neither run nor serve as context
+    placed = placed.drop(index=superseded.index.union(stale.index))
+    superseded = superseded[superseded.index.isin(logged.index)].astype("str")
+    stale = stale[stale.index.isin(logged.index)].astype("str")
     lineage = database.lineage(domain, [source_file]).set_index("row_index")
-    taken = logged.index.intersection(lineage.index)
+    counted = logged.index.difference(superseded.index).difference(stale.index)
+    taken = counted.intersection(lineage.index)
     # the log's text is what the row encodes to again (tests/domain/test_duplicates.py)
     prints = fingerprints(logged.loc[taken, "raw_data"])
     slot = lineage.loc[taken]
@@ -166,13 +194,14 @@ def _rerun_file(
         },
         index=taken,
     )
-    not_run = pd.Series(dtype="str")
+    not_run = stale
     if lineage["raw_hash"].isna().any():
-        dropped = logged.index[
-            (logged["error_type"] == ErrorType.DROPPED_IN_PIPELINE.value)
-            & ~logged.index.isin(taken)
+        dropped = placed.index[
+            (placed["error_type"] == ErrorType.DROPPED_IN_PIPELINE.value)
+            & placed["chosen"].to_numpy()
+            & ~placed.index.isin(taken)
         ]
-        not_run = pd.Series(_UNFINGERPRINTED, index=dropped, dtype="str")
+        not_run = pd.concat([not_run, pd.Series(_UNFINGERPRINTED, index=dropped, dtype="str")])
     batch = placed[~placed.index.isin(lineage.index) & ~placed.index.isin(not_run.index)]
     raw = source_rows(batch)
     run = None
@@ -186,7 +215,17 @@ def _rerun_file(
             source_file=source_file,
             explain=explain,
         )
-    yield FileRerun(domain, source_file, logged, raw=raw, slots=slots, not_run=not_run, run=run)
+    yield FileRerun(
+        domain,
+        source_file,
+        logged,
+        raw=raw,
+        slots=slots,
+        superseded=superseded,
+        not_run=not_run,
+        run=run,
+        load_session=current,
+    )
 
 
 def rerun_failures(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -58,18 +59,24 @@ def parse_month(values: pd.Series) -> pd.Series:
 
 
 def to_amount(values: pd.Series) -> pd.Series:
-    """Return amounts as floats; thousands separators allowed; empty -> NaN.
+    """Return amounts as finite floats; thousands separators allowed; empty, not a
+    number or not finite (``inf``, ``1e309``) -> NaN.
 
-    >>> to_amount(pd.Series(["1,234.5", "", None, "abc", 7])).tolist()
-    [1234.5, nan, nan, nan, 7.0]
+    >>> to_amount(pd.Series(["1,234.5", "", None, "abc", 7, "inf", "-1e309"])).tolist()
+    [1234.5, nan, nan, nan, 7.0, nan, nan]
     """
     text = _text(values).str.replace(",", "", regex=False)
-    numbers: pd.Series = pd.to_numeric(text.mask(text == ""), errors="coerce")
-    return numbers.astype("float64")
+    numbers = pd.to_numeric(text.mask(text == ""), errors="coerce").astype("float64")
+    finite: pd.Series = numbers.where(np.isfinite(numbers))
+    return finite
 
 
 def invalid_amounts(values: pd.Series) -> pd.Series:
-    """True where a value is present but not a number."""
+    """True where a value is present but not a finite number.
+
+    >>> invalid_amounts(pd.Series(["1.5", "", "Infinity", "1e309", "x", None])).tolist()
+    [False, False, True, True, True, False]
+    """
     present = _text(values).fillna("") != ""
     return present & to_amount(values).isna()
 

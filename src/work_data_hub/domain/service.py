@@ -2,26 +2,46 @@
 
 Every rejected row goes to the session's failure log (appended, so several
 domains and processes share one file), every kept row to the domain's table
-with its lineage. Per source file: rows read = rows loaded + rows logged.
+with its lineage; the ledger records each committed file load in the same
+transaction. Per source file: rows read = rows loaded + rows logged, checked
+before the load commits.
+
+Nothing one file does stops the others: any failure of a file (unreadable,
+a row that does not line up, a log or database error, a bug) is that file's
+error; any failure before the first file (a locked database, an old table)
+is the domain's error. Unexpected errors keep their traceback in ``detail``
+for the operator's debug log.
+
+A session run again with the same id (a resume after a kill or an outage)
+skips the files whose load it already committed, byte for byte the same:
+they are not read, logged or loaded twice. A file it runs again keeps its
+log exactly once: failures the session logged already are not logged again,
+and a file whose earlier-logged rows would load now (the file or the
+reference data changed since) is refused, so the session's log never says
+that a row it loaded failed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.pipeline import RowConservationError, run_steps
+from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.errors import SourceFileError, WorkDataHubError
-from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
+from work_data_hub.errors import ResumeConflictError, WorkDataHubError
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, read_failures
 from work_data_hub.io.database import Database
-from work_data_hub.io.sources import SOURCE_SUFFIXES, read_source
+from work_data_hub.io.file_loads import FileLoad, LoadKind
+from work_data_hub.io.sources import list_sources, read_source, source_name
 
-__all__ = ["DomainResult", "FileResult", "execute_domain", "source_files"]
+__all__ = ["DomainResult", "FileResult", "describe_error", "execute_domain"]
 
 
 @dataclass
@@ -33,6 +53,10 @@ class FileResult:
     loaded: int = 0
     failed: dict[str, int] = field(default_factory=lambda: {e.value: 0 for e in ErrorType})
     error: str | None = None
+    #: the traceback of an unexpected error, for the debug log
+    detail: str | None = None
+    #: loaded earlier in this session (a resume): counts are that load's
+    resumed: bool = False
 
     @property
     def logged(self) -> int:
@@ -46,20 +70,148 @@ class DomainResult:
     domain: str
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
+    detail: str | None = None
+    #: files in the domain's folder that are not sources (lock files, hidden files)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(f.error is None for f in self.files)
 
 
-def source_files(source_dir: Path, domain: str) -> list[Path]:
-    """The domain's source files: ``source_dir/<domain>/*.xlsx|*.csv``, sorted."""
-    folder = source_dir / domain
-    if not folder.is_dir():
-        raise SourceFileError(f"no source folder {folder} for domain {domain}")
-    return sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file()
+def describe_error(error: BaseException) -> tuple[str, str | None]:
+    """One line for the operator, and the traceback when the error is unexpected.
+
+    Errors of this package and of the database say what is wrong in their
+    message; anything else is a bug or a library's surprise, whose traceback
+    goes to the debug log.
+
+    >>> describe_error(ValueError("bad\\n value"))[0]
+    'ValueError: bad value'
+    """
+    if isinstance(error, SQLAlchemyError):
+        cause = getattr(error, "orig", None) or error
+        message = f"database error: {cause}"
+    elif isinstance(error, WorkDataHubError):
+        message = str(error)
+    else:
+        message = f"{type(error).__name__}: {error}"
+    detail = None
+    if not isinstance(error, WorkDataHubError | SQLAlchemyError):
+        detail = "".join(traceback.format_exception(error))
+    return " ".join(message.split()), detail
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _EarlierEntries:
+    """What this session logged of one domain's files before (a resumed session),
+    read once, when first needed: latest entries by file, indexed by row."""
+
+    def __init__(self, exporter: FailureExporter, domain: str) -> None:
+        self.exporter, self.domain = exporter, domain
+        self._by_file: dict[str, pd.DataFrame] | None = None
+
+    def of(self, source_file: str) -> pd.DataFrame:
+        if self._by_file is None:
+            self._by_file = {}
+            path = self.exporter.output_file
+            if path.exists():
+                failures = read_failures(path)
+                mine = failures[failures["domain"] == self.domain]
+                for name, rows in mine.groupby("source_file", observed=True):
+                    placed = rows[rows["row_index"].notna()]
+                    self._by_file[str(name)] = placed.set_index(
+                        placed["row_index"].astype("int64").to_numpy()
+                    )
+        return self._by_file.get(source_file, _NO_ENTRIES)
+
+    def counts(self, source_file: str) -> dict[str, int]:
+        logged = self.of(source_file)["error_type"].astype(str).value_counts()
+        return {e.value: int(logged.get(e.value, 0)) for e in ErrorType}
+
+
+_NO_ENTRIES = pd.DataFrame(columns=["error_type", "raw_data"])
+
+
+def _resume(result: FileResult, earlier: pd.Series, entries: _EarlierEntries) -> None:
+    result.resumed = True
+    result.read, result.loaded = int(earlier["rows_read"]), int(earlier["rows_loaded"])
+    result.failed = entries.counts(result.source_file)
+
+
+def _not_logged_yet(
+    failures: pd.DataFrame, earlier: pd.DataFrame, source_file: str
+) -> pd.DataFrame:
+    """The failures this session has not logged yet; refuse rows it logged that pass now."""
+    if earlier.empty:
+        return failures
+    rows = failures["row_index"].astype("int64")
+    passing = earlier.index.difference(pd.Index(rows))
+    if len(passing):
+        raise ResumeConflictError(
+            f"{source_file}: this session logged rows {passing.tolist()[:5]} of it as failed "
+            "in a run whose load did not commit (or of other contents), and they would load "
+            "now (the file or the reference data changed since): run the file in a new "
+            "session (without --session-id), so that one log tells one story"
+        )
+    same = earlier.reindex(rows.to_numpy())
+    same_type = same["error_type"].astype(str).to_numpy() == failures["error_type"].astype(str)
+    same_row = same["raw_data"].to_numpy() == failures["raw_data"].to_numpy()
+    fresh: pd.DataFrame = failures[~(same_type.to_numpy() & same_row)]
+    return fresh
+
+
+def _run_file(
+    path: Path,
+    result: FileResult,
+    *,
+    domain: str,
+    session_id: str,
+    database: Database,
+    reference: Reference,
+    exporter: FailureExporter,
+    earlier: _EarlierEntries | None,
+) -> None:
+    digest = _sha256(path)
+    if earlier is not None:  # a resumed session
+        loads = database.loads(domain, [result.source_file])
+        mine = loads[
+            (loads["kind"] == LoadKind.LOAD.value)
+            & (loads["session_id"] == session_id)
+            & (loads["file_sha256"] == digest)
+        ]
+        if len(mine):
+            _resume(result, mine.iloc[-1], earlier)
+            return
+    raw = read_source(path)
+    run = run_steps(
+        raw,
+        DOMAINS[domain].steps(reference),
+        session_id=session_id,
+        domain=domain,
+        source_file=result.source_file,
     )
+    logged_before = _NO_ENTRIES if earlier is None else earlier.of(result.source_file)
+    exporter.export(_not_logged_yet(run.failures, logged_before, result.source_file))
+    result.read = len(raw)
+    result.failed = run.failed_by_type()
+    entry = FileLoad(
+        domain,
+        result.source_file,
+        session_id,
+        rows_read=len(raw),
+        rows_loaded=len(run.kept),
+        rows_logged=len(run.failures),
+        file_sha256=digest,
+    )
+    result.loaded = database.load(run.kept, entry)
 
 
 def execute_domain(
@@ -69,46 +221,45 @@ def execute_domain(
     source_dir: Path,
     db_url: str,
     logs_dir: Path,
+    resume: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> DomainResult:
     """Run ``domain`` over its source files; never raises for bad input, reports it.
 
-    ``on_file`` is called after each source file (for progress displays).
+    ``resume``: the session may have run before (an id given again): skip
+    the files it loaded, and log nothing twice. ``on_file`` is called after
+    each source file (for progress displays).
     """
     result = DomainResult(domain)
-    spec = DOMAINS[domain]
     try:
-        paths = source_files(source_dir, domain)
-    except SourceFileError as error:
-        result.error = str(error)
+        listing = list_sources(source_dir, domain)
+        result.skipped = listing.skipped
+        spec = DOMAINS[domain]
+        database = Database(db_url)
+        database.add_domain(domain, amounts=spec.amounts, texts=spec.texts)
+        plans, companies = database.reference_frames()
+        reference = Reference.from_frames(plans=plans, companies=companies)
+        exporter = FailureExporter(session_id, logs_dir)
+        earlier = _EarlierEntries(exporter, domain) if resume else None
+    except Exception as error:  # any failure of the domain is the domain's error
+        result.error, result.detail = describe_error(error)
         return result
-    database = Database(db_url)
-    database.add_domain(domain, amounts=spec.amounts, texts=spec.texts)
-    plans, companies = database.reference_frames()
-    steps = spec.steps(Reference.from_frames(plans=plans, companies=companies))
-    exporter = FailureExporter(session_id, logs_dir)
-    for path in paths:
-        file_result = FileResult(path.name)
+    for path in listing.files:
+        file_result = FileResult(source_name(path))
         result.files.append(file_result)
         try:
-            raw = read_source(path)
-            run = run_steps(raw, steps, session_id=session_id, domain=domain, source_file=path.name)
-            exporter.export(run.failures)
-            file_result.read = len(raw)
-            file_result.failed = run.failed_by_type()
-            file_result.loaded = database.load(
-                domain,
-                run.kept,
-                source_file=path.name,
+            _run_file(
+                path,
+                file_result,
+                domain=domain,
                 session_id=session_id,
+                database=database,
+                reference=reference,
+                exporter=exporter,
+                earlier=earlier,
             )
-            if file_result.read != file_result.loaded + file_result.logged:
-                raise RowConservationError(
-                    f"{file_result.read} rows read but {file_result.loaded} loaded and "
-                    f"{file_result.logged} logged"
-                )
-        except (WorkDataHubError, SQLAlchemyError) as error:
-            file_result.error = " ".join(str(error).split())
+        except Exception as error:  # any failure of one file is that file's error
+            file_result.error, file_result.detail = describe_error(error)
         if on_file is not None:
             on_file(file_result)
     return result

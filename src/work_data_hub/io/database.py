@@ -5,7 +5,9 @@ SQLite by default (any SQLAlchemy URL works where the dialect supports
 foreign_keys=ON`` on every connection). Every loaded row carries its lineage
 (``source_file``, ``row_index``, ``session_id``); loading a source file again
 replaces that file's earlier rows in the same transaction, so re-runs never
-duplicate rows and a file's rows land all together or not at all.
+duplicate rows and a file's rows land all together or not at all. The same
+transaction records the load in the ledger (``file_loads``), and refuses it
+unless rows read = rows loaded + rows logged.
 
 Each row also keeps ``raw_hash`` (the fingerprint of its ``raw_data``, so a
 replayed copy of it is known as a duplicate) and, when a replay loaded it,
@@ -45,8 +47,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from work_data_hub.errors import RowConservationError
 from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
 
 __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_file"]
 
@@ -108,6 +113,7 @@ class Database:
             Column("客户名称", String, primary_key=True),
             Column("company_id", String, nullable=False),
         )
+        self.ledger = ledger_table(self.metadata)
         self.domains: dict[str, Table] = {}
 
     def add_domain(
@@ -129,8 +135,18 @@ class Database:
         table = _domain_table(self.metadata, name, amounts, texts)
         self.domains[name] = table
         if create:
-            table.create(self.engine, checkfirst=True)
+            self._create([self.plans, self.ledger, table])
             self._add_missing_columns(table)
+
+    def _create(self, tables: list[Table]) -> None:
+        """Create the missing ``tables``; another process creating one at the same
+        moment is no error (the check and the create are not one step)."""
+        try:
+            self.metadata.create_all(self.engine, tables=tables)
+        except SQLAlchemyError:
+            existing = set(inspect(self.engine).get_table_names())
+            if any(table.name not in existing for table in tables):
+                raise
 
     def _add_missing_columns(self, table: Table) -> None:
         """Add columns a newer version declares to a table an older one made."""
@@ -177,8 +193,9 @@ class Database:
         return dialect.insert(table)
 
     def upsert_reference(self, *, plans: pd.DataFrame, companies: pd.DataFrame) -> None:
-        """Insert or update the plans and the company mapping."""
-        self.metadata.create_all(self.engine)
+        """Insert or update the plans and the company mapping (creating the tables every
+        domain shares: the reference tables and the ledger)."""
+        self._create([self.plans, self.companies, self.ledger])
         self._upsert(self.plans, plans[["计划代码", "计划名称"]].astype(str), "计划代码")
         self._upsert(self.companies, companies[["客户名称", "company_id"]].astype(str), "客户名称")
 
@@ -193,27 +210,37 @@ class Database:
             )
         return plans, companies
 
-    def load(
-        self,
-        domain: str,
-        rows: pd.DataFrame,
-        *,
-        source_file: str,
-        session_id: str,
-    ) -> int:
-        """Replace ``source_file``'s rows in the domain table with ``rows``, atomically.
+    def load(self, rows: pd.DataFrame, entry: FileLoad) -> int:
+        """Replace ``entry.source_file``'s rows in its domain table with ``rows``, atomically,
+        and record the load in the ledger in the same transaction.
 
         ``rows`` are the pipeline's kept rows, indexed by source row number,
         with their raw rows' fingerprints in a ``raw_hash`` column (the
         duplicate step adds it), without which a replay could not tell copies
         of them. Returns the number of rows loaded.
+
+        Raises:
+            RowConservationError: ``entry`` does not balance (read = loaded +
+                logged) or does not count ``rows``; nothing is written.
         """
-        table = self.domains[domain]
-        records = self._records(table, rows, source_file=source_file, session_id=session_id)
+        table = self.domains[entry.domain]
+        records = self._records(
+            table, rows, source_file=entry.source_file, session_id=entry.session_id
+        )
+        if (
+            entry.kind is not LoadKind.LOAD
+            or not entry.balanced
+            or entry.rows_loaded != len(records)
+        ):
+            raise RowConservationError(
+                f"{entry.source_file}: {entry.rows_read} rows read but {len(records)} to load "
+                f"({entry.rows_loaded} counted) and {entry.rows_logged} logged: nothing loaded"
+            )
         with self.engine.begin() as connection:
-            connection.execute(delete(table).where(table.c.source_file == source_file))
+            connection.execute(delete(table).where(table.c.source_file == entry.source_file))
             if records:
                 connection.execute(insert(table), records)
+            record_load(connection, self.ledger, entry)
         return len(records)
 
     def add_replayed(
@@ -224,8 +251,12 @@ class Database:
         source_file: str,
         session_id: str,
         replayed_from: pd.Series,
+        load_session: str,
+        rows_logged: int,
     ) -> pd.Index:
-        """Add replayed rows of ``source_file`` to empty lineage slots only, in one transaction.
+        """Add replayed rows of ``source_file`` to empty lineage slots only, and record
+        the replay in the ledger (``load_session``: the load it adds to, ``rows_logged``:
+        the rows the replay logged as still failing), in one transaction.
 
         A row whose (``source_file``, row index) slot is taken, even by a run
         that took it a moment ago, is skipped (``ON CONFLICT DO NOTHING``).
@@ -241,7 +272,22 @@ class Database:
             session_id=session_id,
             replayed_from=replayed_from,
         )
+
+        def entry(added: int) -> FileLoad:
+            return FileLoad(
+                domain,
+                source_file,
+                session_id,
+                rows_read=len(records) + rows_logged,
+                rows_loaded=added,
+                rows_logged=rows_logged,
+                kind=LoadKind.REPLAY,
+                load_session=load_session,
+            )
+
         if not records:
+            with self.engine.begin() as connection:
+                record_load(connection, self.ledger, entry(0))
             return pd.Index([], dtype="int64")
         statement = self._insert(table).on_conflict_do_nothing(
             index_elements=["source_file", "row_index"]
@@ -255,8 +301,13 @@ class Database:
             before: set[int] = set(connection.execute(mine).scalars())
             connection.execute(statement, records)
             after: set[int] = set(connection.execute(mine).scalars())
+            record_load(connection, self.ledger, entry(len(after - before)))
         added: pd.Index = pd.Index(sorted(after - before), dtype="int64")
         return added
+
+    def loads(self, domain: str, source_files: Sequence[str]) -> pd.DataFrame:
+        """The ledger rows of ``source_files`` of ``domain``, oldest first (``LEDGER_COLUMNS``)."""
+        return read_ledger(self.engine, self.ledger, domain, source_files)
 
     def lineage(self, domain: str, source_files: Sequence[str]) -> pd.DataFrame:
         """``source_file``, ``row_index``, ``session_id``, ``raw_hash`` of the loaded rows
