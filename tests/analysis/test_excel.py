@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from tests.helpers import write_log
@@ -20,6 +21,7 @@ def test_summary_and_one_sheet_per_domain_with_raw_columns(tmp_path, raw):
             ],
         )
     )
+    (tmp_path / "out").mkdir()
     path = to_excel(failures, tmp_path / "out" / "failures.xlsx")
     book = load_workbook(path)
     assert book.sheetnames == ["summary", "annuity_income", "annuity_performance"]
@@ -61,8 +63,8 @@ def test_formula_like_text_is_stored_as_text(tmp_path):
         for cell in row:
             assert cell.data_type != "f", cell.value
     values = [row[4] for row in sheet.values][1:]
-    # (XML readers turn a lone CR in cell text into LF; the CSV log keeps it)
-    assert values == ['=HYPERLINK("http://x")', "+1", "-3", "@SUM(A1)", "\t=1", "\n=1", "ok"]
+    # (a lone CR would read back as LF from the XML: it is shown, as every control is)
+    assert values == ['=HYPERLINK("http://x")', "+1", "-3", "@SUM(A1)", "\t=1", "\\x0d=1", "ok"]
     summary = book["summary"]
     assert all(cell.data_type != "f" for row in summary.iter_rows() for cell in row)
 
@@ -79,3 +81,69 @@ def test_huge_integers_are_text_not_rounded(tmp_path):
         10**15 - 1,
         7,
     ]
+
+
+def test_control_characters_are_shown_and_the_rest_kept(tmp_path):
+    raw = pd.DataFrame({"note\x01": ["a\x00b", "\x1b[31mred\x1b[0m", "tab\tand\nline", "中文"]})
+    log = write_log(tmp_path, SESSION, [("d\x07", "f\x1b.csv", "VALIDATION_FAILED", raw)])
+    book = load_workbook(to_excel(read_failures(log), tmp_path / "f.xlsx"))
+    (domain_sheet,) = [name for name in book.sheetnames if name != "summary"]
+    rows = list(book[domain_sheet].values)
+    assert rows[0][4] == "note\\x01"
+    assert [row[0] for row in rows[1:]] == ["f\\x1b.csv"] * 4
+    assert [row[4] for row in rows[1:]] == [
+        "a\\x00b",
+        "\\x1b[31mred\\x1b[0m",
+        "tab\tand\nline",
+        "中文",
+    ]
+
+
+def test_a_domain_over_the_sheet_limit_is_refused_before_any_work(tmp_path, monkeypatch):
+    from work_data_hub.analysis import excel
+    from work_data_hub.errors import ExcelLimitError
+
+    monkeypatch.setattr(excel, "EXCEL_MAX_ROWS", 4)  # the limit, scaled down to a test's size
+    raw = pd.DataFrame({"x": range(5)})
+    failures = read_failures(
+        write_log(tmp_path, SESSION, [("big", "f.csv", "VALIDATION_FAILED", raw)])
+    )
+    with pytest.raises(ExcelLimitError, match="domain 'big' has 5 failed rows, more than an Excel"):
+        excel.to_excel(failures, tmp_path / "f.xlsx")
+    assert not (tmp_path / "f.xlsx").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("folder", "is a folder"),
+        ("missing/f.xlsx", "no folder"),
+        ("f.csv", r"name it \*\.xlsx"),
+    ],
+)
+def test_an_output_path_that_cannot_be_the_workbook_is_refused(tmp_path, name, message):
+    from work_data_hub.errors import OutputPathError
+
+    (tmp_path / "folder").mkdir()
+    failures = read_failures(
+        write_log(tmp_path, SESSION, [("d", "f", "VALIDATION_FAILED", pd.DataFrame({"x": [1]}))])
+    )
+    with pytest.raises(OutputPathError, match=message):
+        to_excel(failures, tmp_path / name)
+    assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_text_longer_than_a_cell_is_cut_with_a_visible_mark(tmp_path):
+    long = "长" * 40_000
+    failures = read_failures(
+        write_log(
+            tmp_path, SESSION, [("d", "f", "VALIDATION_FAILED", pd.DataFrame({"x": [long, "ok"]}))]
+        )
+    )
+    rows = list(load_workbook(to_excel(failures, tmp_path / "f.xlsx"))["d"].values)
+    cut, whole = rows[1][4], rows[2][4]
+    assert len(cut) <= 32_767
+    assert cut.startswith("长" * 32_000)
+    assert cut.endswith(f"… [cut: {40_000 - (32_767 - 80):,} more characters; the CSV log has all]")
+    assert whole == "ok"

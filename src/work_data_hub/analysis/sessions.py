@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
 
@@ -38,6 +39,8 @@ def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
 
     Columns: ``session_id``, ``started`` (local time, from the id), ``path``,
     ``rows``, one count per error type, and ``domains`` (comma-separated).
+    Rows count once per failed row (``read_failures``). A file named like a
+    log that cannot be read as one is left out with a ``FailureLogWarning``.
 
     >>> import tempfile
     >>> list_sessions(tempfile.mkdtemp()).columns.tolist()[:4]
@@ -45,7 +48,11 @@ def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
     """
     records = []
     for session_id, path in _logs_in(Path(logs_dir)).items():
-        failures = read_failures(path)
+        try:
+            failures = read_failures(path)
+        except (FailureLogFormatError, OSError) as error:
+            warnings.warn(FailureLogWarning(f"left out {path.name}: {error}"), stacklevel=2)
+            continue
         counts = failures["error_type"].value_counts()
         records.append(
             {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from work_data_hub.infrastructure.validation import expand_raw_data
 
-__all__ = ["SHORT_HEADERS", "FailureCards", "FrameView", "cell_text"]
+__all__ = ["SHORT_HEADERS", "FailureCards", "FrameView", "cell_text", "visible_controls"]
 
 #: Short terminal headers for the error-type count columns (80-column screens).
 SHORT_HEADERS = {
@@ -30,11 +31,28 @@ SHORT_HEADERS = {
 }
 
 
+# C0 controls but tab and line feed, DEL, C1 controls: ESC and CSI start terminal
+# sequences (a value could set a live link or rewrite the screen), CR overwrites
+# the line, and Excel refuses most of them in a cell.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible_controls(text: str) -> str:
+    r"""``text`` with control characters shown as ``\xNN`` escapes, inert anywhere.
+
+    >>> visible_controls("a\x1b]8;;http://x\x07b\tc")
+    'a\\x1b]8;;http://x\\x07b\tc'
+    """
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def cell_text(value: object) -> str:
-    """Text of one cell: missing values are empty, everything else ``str``."""
+    """Text of one cell: missing values are empty, everything else ``str``, control
+    characters shown (``visible_controls``)."""
     if value is None or (not isinstance(value, list | dict) and bool(pd.isna(value))):  # type: ignore[call-overload]
         return ""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+    return visible_controls(text)
 
 
 @dataclass(frozen=True)
@@ -50,8 +68,8 @@ class FrameView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
         flat = self._flat()
-        headers = {name: SHORT_HEADERS.get(str(name), str(name)) for name in flat.columns}
-        title = Text(self.title) if self.title else None
+        headers = {name: SHORT_HEADERS.get(str(name), cell_text(name)) for name in flat.columns}
+        title = Text(visible_controls(self.title)) if self.title else None
         table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
         for position, name in enumerate(flat.columns):
             numeric = pd.api.types.is_numeric_dtype(flat[name])
@@ -87,7 +105,7 @@ class FailureCards:
 
     def _title(self, row: pd.Series) -> str:
         status = f"{row['status']} · " if "status" in row.index else ""
-        return (
+        return visible_controls(
             f"{status}{row['domain']} · {row['source_file']} · "
             f"row {cell_text(row['row_index'])} · {row['error_type']}"
         )
@@ -103,7 +121,7 @@ class FailureCards:
             card.add_column("column", style="cyan", overflow="fold")
             card.add_column("value", overflow="fold")
             for name, value in self.expanded.iloc[position].items():
-                card.add_row(Text(str(name)), Text(cell_text(value)))
+                card.add_row(Text(cell_text(name)), Text(cell_text(value)))
             yield Text(self._title(row), style="bold")
             yield card
 

@@ -133,7 +133,8 @@ def _diff(args: argparse.Namespace, out: Console) -> Any:
 
 def _excel(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
-    written = to_excel(read_failures(path), args.output)
+    failures = read_failures(path)
+    written = to_excel(failures[selection(args, failures)], args.output)
     if args.json:
         return {"log": str(path), "excel": str(written.resolve())}
     out.print(f"Wrote {written.resolve()}", markup=False)
@@ -224,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--limit", type=int, default=20, help="new and resolved rows shown")
     excel = commands.add_parser("excel", parents=[common], help="write an Excel workbook")
     excel.add_argument("log", nargs="?", metavar="SESSION|FILE")
+    add_selection_options(excel)
     excel.add_argument("-o", "--output", type=Path, required=True)
     explain = commands.add_parser(
         "explain", parents=[common], help="why each row fails now, step by step"
