@@ -1,5 +1,7 @@
-"""8. wdh-etl killed mid-run: the log reads cleanly and no file is half-loaded."""
+"""8. wdh-etl killed mid-run: the log reads cleanly, no file is half-loaded, and a
+resume with the same --session-id then a replay load and log each row exactly once."""
 
+import json
 import os
 import random
 import signal
@@ -8,12 +10,18 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from tests.helpers import ROOT, SESSION
+from tests.domain.runs import Run, fixed_reference
+from tests.helpers import ROOT, SESSION, wdh_etl
+from tests.reliability.outages import faulty_etl
+from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import FailureLogWarning
 from work_data_hub.infrastructure.validation import read_failures
+from work_data_hub.io.database import Database
 from work_data_hub.samples.generate import generate
 
 KILLS = 6
@@ -111,7 +119,122 @@ def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path):
             cut_short += 0 < len(loaded) < len(expected)
     assert killed, "no run was killed: the test proved nothing"
     assert cut_short, "no kill landed between two files' loads: the test proved little"
-    # and a run that finishes, appending to the same session, leaves everything whole
+    # and a run that finishes, resuming the same session, leaves everything whole
     final = subprocess.run(command(db), cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     assert _loaded_per_file(db) == expected
+    # each failed row counts once however often the session was cut short and resumed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FailureLogWarning)
+        logged = read_failures(log).groupby(["domain", "source_file"]).size()
+    assert {f"{d}/{f}": n for (d, f), n in logged.items()} == {
+        key: sum(entry["failed"].values()) for key, entry in manifest["files"].items()
+    }
+
+
+ROW_KEY = ["domain", "source_file", "row_index", "error_type", "raw_data"]
+TABLE_KEY = ["source_file", "row_index"]
+
+
+def _tables(db_url):
+    """Both domain tables, without the columns that differ between runs by design."""
+    database = Database(db_url)
+    tables = {}
+    for name, spec in DOMAINS.items():
+        database.add_domain(name, amounts=spec.amounts, texts=spec.texts, create=False)
+        rows = database.rows(name).drop(columns=["id", "session_id", "replayed_from"])
+        tables[name] = rows.sort_values(TABLE_KEY, ignore_index=True)
+    return tables
+
+
+def _entries(log, **options):
+    return read_failures(log, **options)[ROW_KEY].sort_values(ROW_KEY, ignore_index=True)
+
+
+@pytest.mark.slow
+def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean_run(tmp_path):
+    """SIGKILL as each source file's load begins (its failures just logged), one file
+    after another, each time resuming the same session; then fix the reference and
+    replay. The database and the log equal a clean run's, and its replay's."""
+    generate(tmp_path / "samples", rows=300, seed=9)
+    sources = tmp_path / "samples"
+    files = sorted(str(p.relative_to(sources)) for p in sources.glob("annuity_*/*.*"))
+
+    def options(db, logs):
+        return [
+            "--all-domains",
+            "--source",
+            str(sources),
+            "--db",
+            f"sqlite:///{db}",
+            "--logs-dir",
+            str(logs),
+            "--plain",
+        ]
+
+    crashed, logs = tmp_path / "crashed.db", tmp_path / "logs"
+    for file in files:  # killed between export and load of each file in turn
+        run = faulty_etl(
+            f"kill:load:{Path(file).name}",
+            *options(crashed, logs),
+            "--session-id",
+            SESSION,
+            cwd=tmp_path,
+        )
+        assert run.returncode == -9, run.stderr
+    resumed = wdh_etl(*options(crashed, logs), "--session-id", SESSION, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    clean_logs = tmp_path / "clean_logs"
+    clean = wdh_etl(
+        *options(tmp_path / "clean.db", clean_logs),
+        "--summary-json",
+        str(tmp_path / "clean.json"),
+        cwd=tmp_path,
+    )
+    assert clean.returncode == 0, clean.stderr
+    clean_session = json.loads((tmp_path / "clean.json").read_text())["session_id"]
+
+    crashed_log = logs / f"wdh_etl_failures_{SESSION}.csv"
+    clean_log = clean_logs / f"wdh_etl_failures_{clean_session}.csv"
+    # every row logged once: not even a repeated line, however often the run was killed
+    pd.testing.assert_frame_equal(_entries(crashed_log, every_entry=True), _entries(clean_log))
+    for name, table in _tables(f"sqlite:///{tmp_path / 'clean.db'}").items():
+        pd.testing.assert_frame_equal(_tables(f"sqlite:///{crashed}")[name], table)
+
+    # the fix, then replays of both sessions: still the same rows, once
+    fixed = fixed_reference(
+        Run(tmp_path, sources, f"sqlite:///{crashed}", logs, SESSION, {}), tmp_path / "fixed"
+    )
+    for db, log in ((crashed, crashed_log), (tmp_path / "clean.db", clean_log)):
+        replay = wdh_etl(
+            "replay",
+            str(log),
+            "--db",
+            f"sqlite:///{db}",
+            "--reference",
+            str(fixed),
+            "--logs-dir",
+            str(tmp_path / "replay_logs"),
+            "--plain",
+            cwd=tmp_path,
+        )
+        assert replay.returncode == 0, replay.stderr
+        again = wdh_etl(
+            "replay",
+            str(log),
+            "--db",
+            f"sqlite:///{db}",
+            "--logs-dir",
+            str(tmp_path / "replay_logs"),
+            "--plain",
+            "--summary-json",
+            str(tmp_path / "again.json"),
+            cwd=tmp_path,
+        )
+        assert again.returncode == 0, again.stderr
+        counts = json.loads((tmp_path / "again.json").read_text())["counts"]
+        assert sum(c["fixed"] for c in counts) == 0  # a second replay loads nothing
+    after = _tables(f"sqlite:///{crashed}")
+    for name, table in _tables(f"sqlite:///{tmp_path / 'clean.db'}").items():
+        assert len(table) > 0
+        pd.testing.assert_frame_equal(after[name], table)

@@ -7,7 +7,7 @@ import pydantic
 import pytest
 
 from tests.helpers import SESSION
-from work_data_hub.errors import FailedFrameError, InvalidSessionIdError
+from work_data_hub.errors import FailedFrameError, InvalidSessionIdError, RawDataEncodingError
 from work_data_hub.infrastructure.validation import (
     FAILURE_LOG_DTYPES,
     FAILURE_LOG_SCHEMA,
@@ -188,3 +188,14 @@ def test_dropped_rows_is_the_label_diff_in_source_order():
     assert dropped_rows(RAW, RAW).empty
     with pytest.raises(FailedFrameError, match="duplicated"):
         dropped_rows(RAW.set_axis([0, 0, 1, 2]), RAW)
+
+
+def test_a_value_nested_too_deep_is_an_encoding_error_not_a_recursion_error():
+    nested: list = []
+    for _ in range(400):
+        nested = [nested]
+    raw = pd.DataFrame({"a": pd.Series([nested], dtype=object)})
+    with pytest.raises(RawDataEncodingError, match="deeper than 100 levels"):
+        to_failed_frame(
+            raw, session_id=SESSION, domain="d", source_file="f", error_type="VALIDATION_FAILED"
+        )

@@ -95,6 +95,24 @@ class TestEncodeValue:
         assert encode_value({3, 1, 2}) == "[1,2,3]"
         assert encode_value(complex(1, 2)) == '"(1+2j)"'
 
+    @pytest.mark.parametrize("depth", [100, 400, 5_000])
+    def test_nesting_past_the_bound_is_refused_not_a_recursion_error(self, depth):
+        nested: list = []
+        for _ in range(depth):
+            nested = [nested]
+        with pytest.raises(RawDataEncodingError, match="deeper than 100 levels"):
+            encode_row({"a": nested})
+        looped: list = []
+        looped.append(looped)
+        with pytest.raises(RawDataEncodingError, match="contains itself"):
+            encode_value(looped)
+
+    def test_nesting_up_to_the_bound_is_kept(self):
+        nested: list = []
+        for _ in range(98):  # the row's object, then 99 arrays: 100 levels
+            nested = [nested]
+        assert encode_row({"a": nested}) == '{"a":' + "[" * 99 + "]" * 99 + "}"
+
 
 class TestEncodeRows:
     def test_keys_in_source_order_as_strings(self):

@@ -9,6 +9,8 @@ from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 from work_data_hub.infrastructure.validation.raw_data_expand import (
     _arrow_columns,
     _exact_columns,
+    raw_objects,
+    source_rows,
 )
 
 
@@ -87,3 +89,17 @@ def test_fast_path_reads_exactly_what_the_exact_path_reads(frame):
         assert [read_back_value(v) for v in fast[name]] == [
             read_back_value(v) for v in exact[name]
         ], name
+
+
+@pytest.mark.parametrize("depth", [100, 1_000, 200_000])
+def test_raw_data_nested_past_the_bound_is_refused_before_any_parser_recurses(depth):
+    deep = '{"a":' + "[" * depth + "]" * depth + ',"s":"[[[{{{"}'
+    frame = pd.DataFrame({"raw_data": ['{"a":1}', deep]}, index=[5, 9])
+    for reader in (expand_raw_data, source_rows, raw_objects):
+        with pytest.raises(FailureLogFormatError, match=f"labelled 9 nests {depth + 1} levels"):
+            reader(frame)
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    text = '{"a":"' + "[" * 500 + '","b":[[1]]}'
+    assert raw_objects(pd.DataFrame({"raw_data": [text]})) == [{"a": "[" * 500, "b": [[1]]}]

@@ -10,6 +10,7 @@ from work_data_hub.infrastructure.validation import (
     FIELDNAMES,
     FailureExporter,
     expand_raw_data,
+    latest_entries,
     read_failures,
     to_failed_frame,
 )
@@ -148,3 +149,60 @@ def test_raw_data_is_valid_json_in_the_file(log):
     path, _ = log
     for text in read_failures(path)["raw_data"]:
         assert isinstance(json.loads(text), dict)
+
+
+def _export(path_dir, raw, source_file="a.csv", error_type="ENRICHMENT_FAILED", timestamp=None):
+    exporter = FailureExporter(SESSION, path_dir)
+    return exporter.export(
+        to_failed_frame(
+            raw,
+            session_id=SESSION,
+            domain="annuity_income",
+            source_file=source_file,
+            error_type=error_type,
+            timestamp=timestamp,
+        )
+    )
+
+
+def test_a_row_logged_again_counts_once_by_its_latest_entry(tmp_path):
+    raw = pd.DataFrame({"x": [1, 2, 3]})
+    _export(tmp_path, raw.iloc[[0, 1]], timestamp="2024-03-01T09:00:00+00:00")
+    _export(tmp_path, raw.iloc[[1]], source_file="b.csv", timestamp="2024-03-01T09:00:00+00:00")
+    path = _export(
+        tmp_path, raw.iloc[[1, 2]], error_type="FK_CONSTRAINT_VIOLATION",
+        timestamp="2024-03-01T10:00:00+00:00",
+    )  # fmt: skip
+    every = read_failures(path, every_entry=True)
+    assert len(every) == 5
+    latest = read_failures(path)
+    assert latest[["source_file", "row_index", "error_type"]].values.tolist() == [
+        ["a.csv", 0, "ENRICHMENT_FAILED"],
+        ["b.csv", 1, "ENRICHMENT_FAILED"],  # another file: another row
+        ["a.csv", 1, "FK_CONSTRAINT_VIOLATION"],
+        ["a.csv", 2, "FK_CONSTRAINT_VIOLATION"],
+    ]
+    assert latest.index.equals(pd.RangeIndex(4))
+
+
+def test_latest_is_by_time_then_log_order_and_rows_without_place_stay(tmp_path):
+    log = pd.DataFrame(
+        {
+            "domain": ["d"] * 4,
+            "source_file": ["a.csv"] * 4,
+            "row_index": pd.array([4, 4, None, None], dtype="Int64"),
+            "error_type": ["late", "early", "x", "y"],
+            "timestamp": pd.to_datetime(["2024-03-02", "2024-03-01", "2024-03-01", "2024-03-01"]),
+        }
+    )
+    assert latest_entries(log)["error_type"].tolist() == ["late", "x", "y"]
+
+
+@pytest.mark.parametrize("megabytes", [3, 64])
+def test_a_cell_of_megabytes_reads_back_whole(tmp_path, megabytes):
+    huge = "长" * (megabytes * 1_000_000 // 3)
+    path = _export(tmp_path, pd.DataFrame({"x": ["a", huge, "b"]}))
+    _export(tmp_path, pd.DataFrame({"x": ["c"]}), source_file="b.csv")
+    failures = read_failures(path)
+    assert failures["source_file"].tolist() == ["a.csv"] * 3 + ["b.csv"]
+    assert expand_raw_data(failures)["x"].tolist() == ["a", huge, "b", "c"]

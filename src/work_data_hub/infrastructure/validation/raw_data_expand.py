@@ -170,10 +170,13 @@ def _refuse_deep_nesting(texts: pa.Array, frame: pd.DataFrame) -> None:
     for position in suspects.tolist():
         depth = _nesting(texts[position].as_py())
         if depth > MAX_NESTING:
+            row = frame.iloc[position]
+            where = f"the row labelled {frame.index[position]}"
+            if {"source_file", "row_index"} <= set(frame.columns):
+                where = f"{row['source_file']} row {row['row_index']}"
             raise FailureLogFormatError(
-                f"raw_data of the row labelled {frame.index[position]!r} nests {depth} levels "
-                f"deep, more than the {MAX_NESTING} a failure log holds: the log was not "
-                "written by work_data_hub or was altered"
+                f"raw_data of {where} nests {depth} levels deep, more than the {MAX_NESTING} "
+                "a failure log holds: the log was not written by work_data_hub or was altered"
             )
 
 
