@@ -70,6 +70,6 @@ def faulty_etl(
             **os.environ,
             "WDH_TEST_OUTAGE": outage,
             "COLUMNS": str(columns),
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         },
     )
