@@ -40,7 +40,7 @@ from work_data_hub.infrastructure.validation import (
     read_failures,
     to_failed_frame,
 )
-from work_data_hub.infrastructure.validation.csv_format import WRITE_BATCH_ROWS, to_arrow_table
+from work_data_hub.infrastructure.validation._csv_format import WRITE_BATCH_ROWS, to_arrow_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.helpers import NEW, OLD, wdh_failures, write_two_sessions
-from work_data_hub.infrastructure.validation.file_lock import lock_path_for
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 RAW = pd.DataFrame(
     {

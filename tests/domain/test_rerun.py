@@ -8,8 +8,8 @@ from tests.strategies import amount_cells, month_cells, name_cells, nasty_text, 
 from work_data_hub.domain import annuity_performance
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
-from work_data_hub.infrastructure.validation.raw_data_expand import source_rows
+from work_data_hub.infrastructure.validation._raw_columns import encode_rows
+from work_data_hub.infrastructure.validation._raw_decode import source_rows
 
 REFERENCE = Reference.from_frames(
     plans=pd.DataFrame({"计划代码": ["P0012", "P0013", "0012"], "计划名称": ["一", "二", "三"]}),

@@ -29,7 +29,7 @@ from tests.strategies import amount_cells, month_cells, name_cells, plan_cells
 from work_data_hub.cli import etl
 from work_data_hub.domain import annuity_performance
 from work_data_hub.infrastructure.validation import FailureExporter, read_failures
-from work_data_hub.infrastructure.validation.raw_data import encode_row
+from work_data_hub.infrastructure.validation._raw_values import encode_row
 
 SESSION = "etl_20240401_090000_5eed00"
 NO_FAILURES = ["source_file", "row_index", "raw_data"]

@@ -22,7 +22,7 @@ import pytest
 from tests.helpers import ROOT, SESSION
 from work_data_hub.errors import FailureLogWarning
 from work_data_hub.infrastructure.validation import FailureExporter, read_failures
-from work_data_hub.infrastructure.validation.file_lock import lock_path_for
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 ROWS = 400
 KILLS = 50

@@ -25,7 +25,7 @@ from tests.helpers import in_terminal, rewrite_workbook, stale_dimension, wdh_et
 from tests.reliability.outages import faulty_etl
 from work_data_hub.cli.etl import workers_for
 from work_data_hub.infrastructure.validation import FailureExporter, read_failures, to_failed_frame
-from work_data_hub.infrastructure.validation.file_lock import lock_path_for
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 from work_data_hub.samples.generate import generate
 
 SESSION = "etl_20240401_090000_c0ffee"

@@ -10,7 +10,7 @@ from work_data_hub.infrastructure.validation import (
     FailureExporter,
     export_failed_records,
 )
-from work_data_hub.infrastructure.validation.file_lock import lock_path_for
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 HOSTILE_IDS = [
     "../etl_20240301_090000_0a1b2c",

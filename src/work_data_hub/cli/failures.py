@@ -41,7 +41,7 @@ from work_data_hub.domain.explain import Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
 from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
-from work_data_hub.infrastructure.validation.raw_data_expand import raw_objects
+from work_data_hub.infrastructure.validation.raw_data import raw_objects
 from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
 from work_data_hub.io.sources import read_reference
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import pandas as pd
 import pandera.pandas as pa
 
-from work_data_hub.domain.duplicates import FINGERPRINT, copy_of, fingerprints, raw_texts
+from work_data_hub.domain.duplicates import FINGERPRINT, copy_of, fingerprints
 from work_data_hub.domain.pipeline import Step
+from work_data_hub.domain.reasons import reasons_frame
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.rules import (
     SUBTOTAL_MARKERS,
@@ -23,7 +24,7 @@ from work_data_hub.domain.rules import (
     to_amount,
 )
 from work_data_hub.infrastructure.validation import ErrorType
-from work_data_hub.infrastructure.validation.failure_reasons import reasons_frame
+from work_data_hub.infrastructure.validation.raw_data import encode_rows
 
 __all__ = ["annuity_steps", "bronze_schema", "gold_schema"]
 
@@ -122,12 +123,12 @@ def annuity_steps(
     def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
         # exact duplicates of every source column: the first one stays, and
         # carries its fingerprint on to the database
-        texts = raw_texts(rows)
+        texts = encode_rows(rows)
         kept = copy_of(texts, reference.loaded).isna().to_numpy()
         return rows[kept].assign(**{FINGERPRINT: fingerprints(texts[kept])})
 
     def why_duplicate(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
-        first = copy_of(raw_texts(rows), reference.loaded).loc[rejected]
+        first = copy_of(encode_rows(rows), reference.loaded).loc[rejected]
         in_batch = pd.Series(first.isin(rows.index).to_numpy(), index=rejected)
         where = pd.Series(" (loaded)", index=rejected).where(~in_batch, "")
         text = "exact duplicate of row " + first.astype("str") + where

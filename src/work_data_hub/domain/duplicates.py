@@ -12,18 +12,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
-
-__all__ = ["FINGERPRINT", "copy_of", "fingerprints", "raw_texts"]
+__all__ = ["FINGERPRINT", "copy_of", "fingerprints"]
 
 #: The column the duplicate step adds to the rows it keeps: their fingerprints,
 #: computed from the text it compared anyway, for the database to store.
 FINGERPRINT = "raw_hash"
-
-
-def raw_texts(rows: pd.DataFrame) -> pd.Series:
-    """The ``raw_data`` JSON of each row (see ``encode_rows``)."""
-    return encode_rows(rows)
 
 
 def fingerprints(texts: pd.Series) -> pd.Series:
@@ -43,14 +36,15 @@ def fingerprints(texts: pd.Series) -> pd.Series:
 
 
 def copy_of(texts: pd.Series, loaded: pd.Series | None = None) -> pd.Series:
-    """For each row (``raw_texts``, by label) that duplicates another, the label of
+    """For each row (its ``raw_data`` text, by label) that duplicates another, the label of
     the row it copies; else NA.
 
     A row copies a row already loaded from the same file (``loaded`` maps
     fingerprints to those rows' labels; the lowest label wins), or else the
     first earlier row with the same text.
 
-    >>> texts = raw_texts(pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7]))
+    >>> from work_data_hub.infrastructure.validation.raw_data import encode_rows
+    >>> texts = encode_rows(pd.DataFrame({"a": ["x", "y", "x"]}, index=[3, 5, 7]))
     >>> copy_of(texts).tolist()
     [<NA>, <NA>, 3]
     >>> loaded = pd.Series([1], index=fingerprints(texts.loc[[3]]))

@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.errors as pa_errors
 
+from work_data_hub.domain.reasons import (
+    pandera_reasons,
+    reasons_frame,
+)
 from work_data_hub.errors import RowConservationError
 from work_data_hub.infrastructure.validation import (
     ErrorType,
     dropped_rows,
+    pandera_failing_labels,
     to_failed_frame,
 )
-from work_data_hub.infrastructure.validation.failure_reasons import (
-    pandera_reasons,
-    reasons_frame,
-)
-from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
 
 __all__ = ["PipelineRun", "RowConservationError", "Step", "run_steps"]
 

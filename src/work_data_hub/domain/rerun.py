@@ -42,7 +42,7 @@ from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import FailureLogFormatError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
-from work_data_hub.infrastructure.validation.raw_data_expand import source_rows
+from work_data_hub.infrastructure.validation.raw_data import source_rows
 from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import LoadKind
 

@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.errors import RowConservationError
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+from work_data_hub.infrastructure.validation.raw_data import encode_rows
 from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
 
 __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_file"]

@@ -12,7 +12,7 @@ from work_data_hub.infrastructure.validation import (
     FailureExporter,
     read_failures,
 )
-from work_data_hub.infrastructure.validation.file_lock import lock_path_for
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 TORN = b'etl_20240301_090000_0a1b2c,2024-01-01T00:00:00.000000+00:00,d,f,7,VALIDATION_FAILED,"{""x'
 

@@ -9,12 +9,12 @@ import pytest
 from tests.helpers import SESSION
 from work_data_hub.errors import FailedFrameError, InvalidSessionIdError, RawDataEncodingError
 from work_data_hub.infrastructure.validation import (
-    FAILURE_LOG_DTYPES,
     FAILURE_LOG_SCHEMA,
     FIELDNAMES,
     dropped_rows,
     to_failed_frame,
 )
+from work_data_hub.infrastructure.validation.schema import FAILURE_LOG_DTYPES
 
 CONTEXT = {"session_id": SESSION, "domain": "annuity_performance", "source_file": "2024-03.xlsx"}
 

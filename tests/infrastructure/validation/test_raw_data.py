@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from tests.strategies import expected_json_value, nasty_text, read_frames, source_frames
 from work_data_hub.errors import RawDataEncodingError
-from work_data_hub.infrastructure.validation.raw_data import (
+from work_data_hub.infrastructure.validation._raw_columns import encode_rows
+from work_data_hub.infrastructure.validation._raw_values import (
     encode_row,
     encode_string,
     encode_value,
 )
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
 
 
 def _one(column: pd.Series) -> list[object]:
@@ -135,7 +135,7 @@ class TestEncodeRows:
         assert encode_rows(pd.DataFrame({"a": []})).tolist() == []
 
     def test_many_batches(self, monkeypatch):
-        import work_data_hub.infrastructure.validation.raw_data_columns as raw_data_columns
+        import work_data_hub.infrastructure.validation._raw_columns as raw_data_columns
 
         monkeypatch.setattr(raw_data_columns, "BATCH_ROWS", 3)
         frame = pd.DataFrame({"n": range(10), "s": [f"行{i}" for i in range(10)]})

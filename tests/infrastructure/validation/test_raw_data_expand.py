@@ -5,8 +5,8 @@ from hypothesis import assume, given
 from tests.strategies import read_back_value, source_frames
 from work_data_hub.errors import FailureLogFormatError
 from work_data_hub.infrastructure.validation import expand_raw_data
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
-from work_data_hub.infrastructure.validation.raw_data_expand import (
+from work_data_hub.infrastructure.validation._raw_columns import encode_rows
+from work_data_hub.infrastructure.validation._raw_decode import (
     _arrow_columns,
     _exact_columns,
     raw_objects,

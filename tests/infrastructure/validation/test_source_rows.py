@@ -8,8 +8,8 @@ from hypothesis import given
 
 from tests.strategies import read_frames
 from work_data_hub.errors import FailureLogFormatError
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
-from work_data_hub.infrastructure.validation.raw_data_expand import source_rows
+from work_data_hub.infrastructure.validation._raw_columns import encode_rows
+from work_data_hub.infrastructure.validation._raw_decode import source_rows
 
 
 def _logged(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,12 @@
 """The failure log: every row an ETL run rejects, in one session file.
 
+The face: what a pipeline needs to log failed rows (``to_failed_frame``,
+``FailureExporter``) and to read them back (``read_failures``,
+``expand_raw_data``), the record types and the schema; ``raw_data`` has its
+own face in ``.raw_data``. Storage (CSV format, commit record, lock) and the
+pandera/pydantic adapters are private modules. The first design's entry
+points live in ``.legacy`` and are exported here for its callers.
+
 >>> import pandas as pd, pandera.pandas as pa, tempfile
 >>> from pathlib import Path
 >>> raw = pd.DataFrame({"计划代码": ["P1", "P2"], "期末资产规模": ["10.5", "-3"]})
@@ -14,28 +21,21 @@
 ['{"计划代码":"P2","期末资产规模":"-3"}']
 """
 
+from work_data_hub.infrastructure.validation._failing_labels import pandera_failing_labels
 from work_data_hub.infrastructure.validation.error_types import ErrorType
-from work_data_hub.infrastructure.validation.exporter import (
-    FailureExporter,
-    export_failed_records,
-)
+from work_data_hub.infrastructure.validation.exporter import FailureExporter
 from work_data_hub.infrastructure.validation.failed_frame import dropped_rows, to_failed_frame
 from work_data_hub.infrastructure.validation.failed_record import FailedRecord
-from work_data_hub.infrastructure.validation.raw_data_expand import expand_raw_data
+from work_data_hub.infrastructure.validation.legacy import export_error_csv, export_failed_records
+from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
 from work_data_hub.infrastructure.validation.reader import latest_entries, read_failures
-from work_data_hub.infrastructure.validation.report_generator import export_error_csv
-from work_data_hub.infrastructure.validation.schema import (
-    FAILURE_LOG_DTYPES,
-    FAILURE_LOG_SCHEMA,
-    FIELDNAMES,
-)
+from work_data_hub.infrastructure.validation.schema import FAILURE_LOG_SCHEMA, FIELDNAMES
 from work_data_hub.infrastructure.validation.session import (
     generate_session_id,
     validate_session_id,
 )
 
 __all__ = [
-    "FAILURE_LOG_DTYPES",
     "FAILURE_LOG_SCHEMA",
     "FIELDNAMES",
     "ErrorType",
@@ -43,10 +43,11 @@ __all__ = [
     "FailureExporter",
     "dropped_rows",
     "expand_raw_data",
-    "export_error_csv",
-    "export_failed_records",
+    "export_error_csv",  # legacy
+    "export_failed_records",  # legacy
     "generate_session_id",
     "latest_entries",
+    "pandera_failing_labels",
     "read_failures",
     "to_failed_frame",
     "validate_session_id",

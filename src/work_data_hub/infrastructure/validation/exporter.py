@@ -25,22 +25,22 @@ from work_data_hub.errors import (
     FailedFrameError,
     FailureLogWriteError,
 )
-from work_data_hub.infrastructure.validation.commit_record import (
+from work_data_hub.infrastructure.validation._commit_record import (
     committed_length,
     move_torn_tail,
     read_record,
     write_record,
 )
-from work_data_hub.infrastructure.validation.csv_format import (
+from work_data_hub.infrastructure.validation._csv_format import (
     HEADER_BYTES,
     check_header,
     to_arrow_table,
     write_fully,
     write_rows,
 )
+from work_data_hub.infrastructure.validation._file_lock import locked, open_no_follow
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.failed_record import FailedRecord
-from work_data_hub.infrastructure.validation.file_lock import locked, open_no_follow
 from work_data_hub.infrastructure.validation.schema import (
     FAILURE_LOG_DTYPES,
     FAILURE_LOG_SCHEMA,
@@ -48,7 +48,7 @@ from work_data_hub.infrastructure.validation.schema import (
 )
 from work_data_hub.infrastructure.validation.session import validate_session_id
 
-__all__ = ["FailureExporter", "export_failed_records"]
+__all__ = ["FailureExporter"]
 
 _OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT
 
@@ -217,19 +217,3 @@ def _with_canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
                 f"column {name} cannot be read as {dtype}: {error}; nothing was written"
             ) from error
     return frame.assign(**converted) if converted else frame
-
-
-def export_failed_records(
-    records: Sequence[FailedRecord] | pd.DataFrame,
-    session_id: str,
-    output_dir: str | Path = "logs",
-) -> str:
-    """Export ``records`` to the session's failure log; return its absolute path.
-
-    >>> import tempfile
-    >>> export_failed_records([], "etl_20240101_120000_abcdef", tempfile.mkdtemp()).endswith(
-    ...     "wdh_etl_failures_etl_20240101_120000_abcdef.csv")
-    True
-    """
-    path = FailureExporter(session_id, Path(output_dir)).export(records)
-    return str(path.resolve())

@@ -18,12 +18,12 @@ import pyarrow as pa
 import pydantic
 
 from work_data_hub.errors import FailedFrameError
-from work_data_hub.infrastructure.validation.error_types import ErrorType
-from work_data_hub.infrastructure.validation.failure_sources import (
+from work_data_hub.infrastructure.validation._failing_labels import (
     pandera_failing_labels,
     pydantic_failing_labels,
 )
-from work_data_hub.infrastructure.validation.raw_data_columns import encode_rows
+from work_data_hub.infrastructure.validation._raw_columns import encode_rows
+from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.schema import (
     ERROR_TYPE_DTYPE,
 )

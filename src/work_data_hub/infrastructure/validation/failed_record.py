@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from work_data_hub.infrastructure.validation._raw_values import encode_row
 from work_data_hub.infrastructure.validation.error_types import ErrorType
-from work_data_hub.infrastructure.validation.raw_data import encode_row
 from work_data_hub.infrastructure.validation.session import validate_session_id
 
 __all__ = ["FailedRecord", "utc_timestamp"]

@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
-from work_data_hub.infrastructure.validation.commit_record import committed_length, read_record
-from work_data_hub.infrastructure.validation.csv_format import check_header
+from work_data_hub.infrastructure.validation._commit_record import committed_length, read_record
+from work_data_hub.infrastructure.validation._csv_format import check_header
+from work_data_hub.infrastructure.validation._file_lock import locked_shared
+from work_data_hub.infrastructure.validation._raw_decode import pandas_dtype_for
 from work_data_hub.infrastructure.validation.error_types import ErrorType
-from work_data_hub.infrastructure.validation.file_lock import locked_shared
-from work_data_hub.infrastructure.validation.raw_data_expand import pandas_dtype_for
 from work_data_hub.infrastructure.validation.schema import (
     ERROR_TYPE_DTYPE,
     FAILURE_LOG_DTYPES,

@@ -4,8 +4,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from work_data_hub.infrastructure.validation.failure_reasons import pandera_reasons
-from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
+from work_data_hub.domain.reasons import pandera_reasons
+from work_data_hub.infrastructure.validation._failing_labels import pandera_failing_labels
 
 
 def _error(schema, frame):

@@ -1,17 +1,23 @@
-"""Legacy report of failed rows: one timestamped CSV per call, with a comment header.
+"""Entry points of the first design, kept for its callers.
 
-Kept with its original signature and output for callers of the first design.
-New code logs failures with ``to_failed_frame`` and ``FailureExporter``.
+``export_error_csv`` writes one timestamped CSV per call with a comment
+header; ``export_failed_records`` exports records and returns the log's path
+as text. Both keep their original signatures and output. New code logs
+failures with ``to_failed_frame`` and ``FailureExporter``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["export_error_csv"]
+from work_data_hub.infrastructure.validation.exporter import FailureExporter
+from work_data_hub.infrastructure.validation.failed_record import FailedRecord
+
+__all__ = ["export_error_csv", "export_failed_records"]
 
 
 def export_error_csv(
@@ -40,3 +46,19 @@ def export_error_csv(
         file.write(f"# Total Failed Rows: {len(failed_rows)}\n")
         failed_rows.to_csv(file, index=True, lineterminator="\n")
     return path
+
+
+def export_failed_records(
+    records: Sequence[FailedRecord] | pd.DataFrame,
+    session_id: str,
+    output_dir: str | Path = "logs",
+) -> str:
+    """Export ``records`` to the session's failure log; return its absolute path.
+
+    >>> import tempfile
+    >>> export_failed_records([], "etl_20240101_120000_abcdef", tempfile.mkdtemp()).endswith(
+    ...     "wdh_etl_failures_etl_20240101_120000_abcdef.csv")
+    True
+    """
+    path = FailureExporter(session_id, Path(output_dir)).export(records)
+    return str(path.resolve())

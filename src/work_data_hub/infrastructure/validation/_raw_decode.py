@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from work_data_hub.errors import FailureLogFormatError
-from work_data_hub.infrastructure.validation.raw_data import MAX_NESTING
+from work_data_hub.infrastructure.validation._raw_values import MAX_NESTING
 
 __all__ = ["expand_raw_data", "pandas_dtype_for", "raw_objects", "source_rows"]
 

@@ -12,7 +12,7 @@ from typing import Final
 import pandas as pd
 import pandera.errors as pa_errors
 
-from work_data_hub.infrastructure.validation.failure_sources import pandera_failing_labels
+from work_data_hub.infrastructure.validation import pandera_failing_labels
 
 __all__ = ["pandera_reasons", "reasons_frame"]
 

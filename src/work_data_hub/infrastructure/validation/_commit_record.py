@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
-from work_data_hub.infrastructure.validation.csv_format import write_fully
+from work_data_hub.infrastructure.validation._csv_format import write_fully
 
 __all__ = ["committed_length", "move_torn_tail", "read_record", "write_record"]
 

@@ -5,7 +5,7 @@ import pandera.pandas as pa
 import pydantic
 import pytest
 
-from work_data_hub.infrastructure.validation.failure_sources import (
+from work_data_hub.infrastructure.validation._failing_labels import (
     pandera_failing_labels,
     pydantic_failing_labels,
 )

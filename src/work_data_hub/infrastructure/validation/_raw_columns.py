@@ -5,7 +5,7 @@ its dtype; the fragments and the key literals are then joined row-wise in
 one Arrow call. Batches of rows are encoded on a thread pool (the kernels
 release the GIL). An object column (a workbook's cells) is split by Python
 type and each type takes its kernel. Values of exotic types fall back to
-:func:`~work_data_hub.infrastructure.validation.raw_data.encode_value`, and a
+:func:`~work_data_hub.infrastructure.validation._raw_values.encode_value`, and a
 property test holds both paths equal.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from work_data_hub.infrastructure.validation.raw_data import (
+from work_data_hub.infrastructure.validation._raw_values import (
     NEG_INF,
     NULL,
     POS_INF,
