@@ -1,25 +1,44 @@
 """The exceptions of work_data_hub.
 
 Every error subclasses :class:`WorkDataHubError` and the built-in that matches
-it, so ``except ValueError`` keeps working for callers that do not know ours.
-Messages quote the offending value and say how to fix it.
+it, so ``except ValueError`` (or ``FileNotFoundError``, ``LookupError``...)
+keeps working for callers that do not know ours. Like pandera's
+``SchemaError`` carries ``failure_cases``, each error carries what it is
+about as attributes (``path``, ``line``, ``labels``, ``domain``...); its
+message names the offending value and the fix, on one line.
+
+>>> try:
+...     raise UnknownDomainError("annuity_perf", known=["annuity_income"])
+... except LookupError as error:
+...     print(error.domain, "|", error)
+annuity_perf | unknown domain 'annuity_perf'; known: annuity_income
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 __all__ = [
+    "AmbiguousSessionError",
+    "DatabaseNotFoundError",
     "ExcelLimitError",
     "FailedFrameError",
     "FailureLogFormatError",
     "FailureLogWarning",
     "FailureLogWriteError",
     "InvalidSessionIdError",
+    "LoadInputError",
+    "LogNotFoundError",
     "OutputPathError",
     "RawDataEncodingError",
     "ResumeConflictError",
     "RowConservationError",
     "SourceFileError",
+    "TableLayoutError",
+    "UnknownDomainError",
     "UnsafeLogPathError",
+    "UnsupportedDatabaseError",
     "WorkDataHubError",
 ]
 
@@ -27,9 +46,29 @@ __all__ = [
 class WorkDataHubError(Exception):
     """Base class of every error raised by work_data_hub."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # fields survive pickling (worker processes hand errors back to the run)
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuilt(
+    cls: type[WorkDataHubError], args: tuple[object, ...], fields: dict[str, object]
+) -> WorkDataHubError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
+
+
+# -- the failure log ---------------------------------------------------------------
+
 
 class InvalidSessionIdError(WorkDataHubError, ValueError):
     """A session id is empty or not of the form ``etl_YYYYMMDD_HHMMSS_xxxxxx``."""
+
+    def __init__(self, message: str, *, value: object = None) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 class FailedFrameError(WorkDataHubError, ValueError):
@@ -41,7 +80,11 @@ class RawDataEncodingError(WorkDataHubError, ValueError):
 
 
 class FailureLogFormatError(WorkDataHubError, ValueError):
-    """A file is not a failure log (wrong header, unparseable row)."""
+    """A file is not a failure log (wrong header, unparseable row, altered raw_data)."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class UnsafeLogPathError(WorkDataHubError, OSError):
@@ -56,22 +99,112 @@ class FailureLogWarning(UserWarning):
     """Something about a failure log the operator should know; nothing was lost."""
 
 
+class LogNotFoundError(WorkDataHubError, FileNotFoundError):
+    """No failure log where one was asked for (a path, a session, a logs folder)."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class AmbiguousSessionError(WorkDataHubError, LookupError):
+    """A session id prefix matches more than one session."""
+
+    def __init__(self, prefix: str, matches: Sequence[str]) -> None:
+        shown = ", ".join(matches[:5])
+        super().__init__(
+            f"{prefix!r} matches {len(matches)} sessions ({shown}); give more of the id"
+        )
+        self.prefix, self.matches = prefix, list(matches)
+
+
+# -- sources and domains -----------------------------------------------------------
+
+
 class SourceFileError(WorkDataHubError, ValueError):
-    """A source file cannot be read as a table (missing, empty, corrupt, unsupported)."""
+    """A source file cannot be read as a table (missing, empty, corrupt, unsupported,
+    a row that does not line up with the header)."""
+
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path, self.line = path, line
+
+
+class UnknownDomainError(WorkDataHubError, LookupError):
+    """A domain name that this version does not run."""
+
+    def __init__(self, domain: str, *, known: Sequence[str]) -> None:
+        super().__init__(f"unknown domain {domain!r}; known: {', '.join(known)}")
+        self.domain, self.known = domain, list(known)
 
 
 class RowConservationError(WorkDataHubError, AssertionError):
     """Rows were lost or counted twice: read != loaded + logged (nothing is committed)."""
 
-
-class ExcelLimitError(WorkDataHubError, ValueError):
-    """Failed rows do not fit an Excel sheet (1,048,575 rows under its header)."""
+    def __init__(self, message: str, *, source_file: str | None = None) -> None:
+        super().__init__(message)
+        self.source_file = source_file
 
 
 class ResumeConflictError(WorkDataHubError, ValueError):
     """A resumed session would load rows its own log says failed (the file or the
     reference data changed since): the file must run in a new session."""
 
+    def __init__(self, message: str, *, source_file: str, labels: Sequence[int]) -> None:
+        super().__init__(message)
+        self.source_file, self.labels = source_file, list(labels)
+
+
+# -- the database ------------------------------------------------------------------
+
+
+class DatabaseNotFoundError(WorkDataHubError, FileNotFoundError):
+    """An SQLite database file that should exist does not (commands that only read)."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(f"no database at {path}: run wdh-etl first, or pass --db")
+        self.path = path
+
+
+class UnsupportedDatabaseError(WorkDataHubError, NotImplementedError):
+    """A database this version cannot load into (no ``INSERT ... ON CONFLICT``)."""
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__(f"loads and replays are written for SQLite and PostgreSQL, not {dialect}")
+        self.dialect = dialect
+
+
+class TableLayoutError(WorkDataHubError, RuntimeError):
+    """A table made by another version lacks a column this one requires."""
+
+    def __init__(self, table: str, column: str) -> None:
+        super().__init__(
+            f"table {table} lacks the required column {column}: move its rows to a new "
+            "database, or drop the table and run wdh-etl over its files again"
+        )
+        self.table, self.column = table, column
+
+
+class LoadInputError(WorkDataHubError, ValueError):
+    """Rows handed to the database lack what a load needs (their fingerprints)."""
+
+
+# -- outputs -----------------------------------------------------------------------
+
+
+class ExcelLimitError(WorkDataHubError, ValueError):
+    """Failed rows do not fit an Excel sheet (1,048,575 rows under its header)."""
+
+    def __init__(self, message: str, *, domain: str, rows: int) -> None:
+        super().__init__(message)
+        self.domain, self.rows = domain, rows
+
 
 class OutputPathError(WorkDataHubError, ValueError):
     """An output path cannot be written as asked (a folder, a missing folder, a wrong suffix)."""
+
+    def __init__(self, message: str, *, path: Path | str) -> None:
+        super().__init__(message)
+        self.path = path

@@ -2,7 +2,7 @@ import pytest
 
 from tests.helpers import write_log
 from work_data_hub.analysis import list_sessions, resolve_log
-from work_data_hub.errors import FailureLogFormatError
+from work_data_hub.errors import AmbiguousSessionError, LogNotFoundError
 
 OLD = "etl_20240301_090000_aaaaaa"
 NEW = "etl_20240302_090000_bbbbbb"
@@ -39,7 +39,7 @@ def test_sessions_newest_first_with_counts(logs):
 
 
 def test_no_logs_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no logs folder"):
+    with pytest.raises(LogNotFoundError, match="no logs folder"):
         list_sessions(tmp_path / "missing")
     assert list_sessions(tmp_path).empty
 
@@ -52,7 +52,7 @@ def test_resolve_by_id_prefix_path_or_newest(logs, raw):
     assert resolve_log(str(path), logs) == path
     write_log(logs, NEWER_SAME_SECOND, [("d", "f", "VALIDATION_FAILED", raw.iloc[:1])])
     assert resolve_log(None, logs).name == f"wdh_etl_failures_{NEWER_SAME_SECOND}.csv"
-    with pytest.raises(FailureLogFormatError, match="matches 2 sessions"):
+    with pytest.raises(AmbiguousSessionError, match="matches 2 sessions"):
         resolve_log("etl_20240302", logs)
 
 
@@ -61,10 +61,10 @@ def test_resolve_by_id_prefix_path_or_newest(logs, raw):
     [("etl_1999", "no session .* starts with 'etl_1999'"), ("missing.csv", "no failure log at")],
 )
 def test_resolve_errors(logs, reference, message):
-    with pytest.raises(FileNotFoundError, match=message):
+    with pytest.raises(LogNotFoundError, match=message):
         resolve_log(reference, logs)
 
 
 def test_resolve_in_an_empty_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no failure logs in"):
+    with pytest.raises(LogNotFoundError, match="no failure logs in"):
         resolve_log(None, tmp_path)

@@ -87,11 +87,13 @@ def _sheet_names(domains: Iterable[str]) -> dict[str, str]:
 def _output_path(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
-        raise OutputPathError(f"{path} is a folder: name the workbook file")
+        raise OutputPathError(f"{path} is a folder: name the workbook file", path=path)
     if path.suffix.lower() != ".xlsx":
-        raise OutputPathError(f"{path}: the Excel view is an .xlsx workbook; name it *.xlsx")
+        raise OutputPathError(
+            f"{path}: the Excel view is an .xlsx workbook; name it *.xlsx", path=path
+        )
     if not path.parent.is_dir():
-        raise OutputPathError(f"{path}: no folder {path.parent} (create it first)")
+        raise OutputPathError(f"{path}: no folder {path.parent} (create it first)", path=path)
     return path
 
 
@@ -103,7 +105,9 @@ def _domain_frames(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
         raise ExcelLimitError(
             f"domain {too_big.index[0]!r} has {int(too_big.iloc[0]):,} failed rows, more than "
             f"an Excel sheet holds ({EXCEL_MAX_ROWS - 1:,}): select fewer rows (--domain, "
-            "--error-type, --source-file)"
+            "--error-type, --source-file)",
+            domain=str(too_big.index[0]),
+            rows=int(too_big.iloc[0]),
         )
     frames = {}
     for domain, name in _sheet_names(sorted(sizes.index)).items():

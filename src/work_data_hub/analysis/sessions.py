@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
+from work_data_hub.errors import (
+    AmbiguousSessionError,
+    FailureLogFormatError,
+    FailureLogWarning,
+    LogNotFoundError,
+)
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
 
@@ -21,7 +26,7 @@ ERROR_COLUMNS = [e.value for e in ErrorType]
 
 def _logs_in(logs_dir: Path) -> dict[str, Path]:
     if not logs_dir.is_dir():
-        raise FileNotFoundError(f"no logs folder at {logs_dir}")
+        raise LogNotFoundError(f"no logs folder at {logs_dir}", path=logs_dir)
     found = {}
     for path in logs_dir.iterdir():
         match = _LOG_NAME.fullmatch(path.name)
@@ -77,25 +82,24 @@ def resolve_log(reference: str | Path | None, logs_dir: str | Path = "logs") -> 
     or (None) the newest session in ``logs_dir``.
 
     Raises:
-        FileNotFoundError: no such file, no logs folder, or no session matches.
-        FailureLogFormatError: a prefix matches several sessions.
+        LogNotFoundError: no such file, no logs folder, or no session matches.
+        AmbiguousSessionError: a prefix matches several sessions.
     """
     if reference is not None and (Path(reference).is_file() or str(reference).endswith(".csv")):
         path = Path(reference)
         if not path.is_file():
-            raise FileNotFoundError(f"no failure log at {path}")
+            raise LogNotFoundError(f"no failure log at {path}", path=path)
         return path
     logs = _logs_in(Path(logs_dir))
     if not logs:
-        raise FileNotFoundError(f"no failure logs in {logs_dir}")
+        raise LogNotFoundError(f"no failure logs in {logs_dir}", path=logs_dir)
     if reference is None:
         return logs[max(logs, key=lambda sid: (_started(sid), sid))]
     matches = sorted(sid for sid in logs if sid.startswith(str(reference)))
     if not matches:
-        raise FileNotFoundError(f"no session in {logs_dir} starts with {str(reference)!r}")
-    if len(matches) > 1:
-        shown = ", ".join(matches[:5])
-        raise FailureLogFormatError(
-            f"{str(reference)!r} matches {len(matches)} sessions ({shown}); give more of the id"
+        raise LogNotFoundError(
+            f"no session in {logs_dir} starts with {str(reference)!r}", path=logs_dir
         )
+    if len(matches) > 1:
+        raise AmbiguousSessionError(str(reference), matches)
     return logs[matches[0]]

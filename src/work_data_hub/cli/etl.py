@@ -40,7 +40,7 @@ from work_data_hub.domain.service import (
     describe_error,
     execute_domain,
 )
-from work_data_hub.errors import SourceFileError, WorkDataHubError
+from work_data_hub.errors import SourceFileError, UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import (
     ErrorType,
     FailureExporter,
@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     requested = list(DOMAINS) if args.all_domains else list(dict.fromkeys(args.domain))
     unknown = [d for d in requested if d not in DOMAINS]
     for name in unknown:
-        say(f"wdh-etl: unknown domain {name!r}; known: {', '.join(DOMAINS)}")
+        say(f"wdh-etl: {UnknownDomainError(name, known=list(DOMAINS))}")
     domains = [d for d in requested if d in DOMAINS]
     problem = _writable_outputs(args)
     if problem:

@@ -39,7 +39,7 @@ from work_data_hub.analysis.views import SHORT_HEADERS
 from work_data_hub.cli.console import json_records, log_warnings, make_console, say
 from work_data_hub.domain.explain import Verdict, explain_failures
 from work_data_hub.domain.reference import Reference
-from work_data_hub.errors import WorkDataHubError
+from work_data_hub.errors import LogNotFoundError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.infrastructure.validation.raw_data import raw_objects
 from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
@@ -51,7 +51,7 @@ __all__ = ["add_selection_options", "main", "selection"]
 def _sessions(args: argparse.Namespace, out: Console) -> Any:
     sessions = list_sessions(args.logs_dir)
     if sessions.empty:
-        raise FileNotFoundError(f"no failure logs in {args.logs_dir}")
+        raise LogNotFoundError(f"no failure logs in {args.logs_dir}", path=args.logs_dir)
     if args.json:
         return json_records(sessions.astype({"started": str}))
     # the start time is in the id; the path is --logs-dir plus the id

@@ -167,7 +167,8 @@ def run_steps(
     ):
         raise RowConservationError(
             f"{source_file}: {len(raw)} rows read but {len(rows)} kept and {len(logged)} "
-            "logged (or a row both): a step lost or duplicated rows"
+            "logged (or a row both): a step lost or duplicated rows",
+            source_file=source_file,
         )
     explained: pd.DataFrame | None = None
     if explain:

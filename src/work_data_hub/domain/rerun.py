@@ -40,7 +40,7 @@ from work_data_hub.domain.duplicates import fingerprints
 from work_data_hub.domain.pipeline import PipelineRun, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.errors import FailureLogFormatError, WorkDataHubError
+from work_data_hub.errors import UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data import source_rows
 from work_data_hub.io.database import Database
@@ -153,9 +153,7 @@ def _rerun_file(
 ) -> Iterator[FileRerun]:
     chosen = in_file[in_file["chosen"]].drop(columns="chosen")
     if domain not in DOMAINS:
-        raise FailureLogFormatError(
-            f"unknown domain {domain!r}: this version runs {', '.join(DOMAINS)}"
-        )
+        raise UnknownDomainError(domain, known=list(DOMAINS))
     unplaced = chosen["row_index"].isna()
     if unplaced.any():
         yield FileRerun(

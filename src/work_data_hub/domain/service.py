@@ -159,7 +159,9 @@ def _not_logged_yet(
             f"{source_file}: this session logged rows {passing.tolist()[:5]} of it as failed "
             "in a run whose load did not commit (or of other contents), and they would load "
             "now (the file or the reference data changed since): run the file in a new "
-            "session (without --session-id), so that one log tells one story"
+            "session (without --session-id), so that one log tells one story",
+            source_file=source_file,
+            labels=passing.tolist(),
         )
     same = earlier.reindex(rows.to_numpy())
     same_type = same["error_type"].astype(str).to_numpy() == failures["error_type"].astype(str)

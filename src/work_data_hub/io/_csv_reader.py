@@ -70,7 +70,9 @@ def _ragged(name: str, line: int, fields: int, width: int) -> SourceFileError:
     what = "more" if fields > width else "fewer"
     return SourceFileError(
         f"{name} line {line} has {fields} fields, {what} than the header's {width}: "
-        "fix that line (an unquoted comma, a missing or extra field) and run the file again"
+        "fix that line (an unquoted comma, a missing or extra field) and run the file again",
+        path=name,
+        line=line,
     )
 
 

@@ -51,7 +51,9 @@ def _rows(
                 raise SourceFileError(
                     f"{label} row {position + 2} has a value in column {column}, right of the "
                     f"header's last column ({get_column_letter(width)} {names[-1]!r}): give "
-                    "that column a header or clear the cell, and run the file again"
+                    "that column a header or clear the cell, and run the file again",
+                    path=label,
+                    line=position + 2,
                 )
             row = row[:width]
         elif len(row) < width:

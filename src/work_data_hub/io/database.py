@@ -49,7 +49,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.errors import RowConservationError
+from work_data_hub.errors import (
+    DatabaseNotFoundError,
+    LoadInputError,
+    RowConservationError,
+    TableLayoutError,
+    UnsupportedDatabaseError,
+)
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
 from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
 
@@ -158,10 +164,7 @@ class Database:
         with self.engine.begin() as connection:
             for column in missing:
                 if not column.nullable:
-                    raise NotImplementedError(
-                        f"table {table.name} lacks the required column {column.name}: "
-                        "move its rows to a new database"
-                    )
+                    raise TableLayoutError(table.name, column.name)
                 kind = column.type.compile(dialect=self.engine.dialect)
                 connection.execute(
                     text(
@@ -187,9 +190,7 @@ class Database:
         """An INSERT that takes ``ON CONFLICT`` clauses (SQLite and PostgreSQL)."""
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
         if dialect is None:
-            raise NotImplementedError(
-                f"upserts and replays are not written for {self.engine.dialect.name}"
-            )
+            raise UnsupportedDatabaseError(self.engine.dialect.name)
         return dialect.insert(table)
 
     def upsert_reference(self, *, plans: pd.DataFrame, companies: pd.DataFrame) -> None:
@@ -234,7 +235,8 @@ class Database:
         ):
             raise RowConservationError(
                 f"{entry.source_file}: {entry.rows_read} rows read but {len(records)} to load "
-                f"({entry.rows_loaded} counted) and {entry.rows_logged} logged: nothing loaded"
+                f"({entry.rows_loaded} counted) and {entry.rows_logged} logged: nothing loaded",
+                source_file=entry.source_file,
             )
         with self.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.source_file == entry.source_file))
@@ -341,7 +343,7 @@ class Database:
         if rows.empty:
             return []  # a file whose every row failed early has no columns to check
         if "raw_hash" not in rows.columns:
-            raise ValueError(
+            raise LoadInputError(
                 "rows to load need their fingerprints in a raw_hash column "
                 "(see work_data_hub.domain.duplicates)"
             )
@@ -383,11 +385,11 @@ def existing_database(url: str) -> Database:
     """Open the database at ``url``; an SQLite file must exist already (no empty one is made).
 
     Raises:
-        FileNotFoundError: the SQLite file does not exist.
+        DatabaseNotFoundError: the SQLite file does not exist.
     """
     file = sqlite_file(url)
     if file is not None and not file.is_file():
-        raise FileNotFoundError(f"no database at {file}: run wdh-etl first, or pass --db")
+        raise DatabaseNotFoundError(file)
     return Database(url)
 
 

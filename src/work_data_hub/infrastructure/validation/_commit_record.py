@@ -72,7 +72,8 @@ def committed_length(log_fd: int, size: int, record: int | None, path: Path) -> 
     if record > size:
         raise FailureLogFormatError(
             f"{path} is shorter ({size} bytes) than its commit record ({record} bytes): "
-            "it was cut or replaced outside work_data_hub"
+            "it was cut or replaced outside work_data_hub",
+            path=path,
         )
     return record
 

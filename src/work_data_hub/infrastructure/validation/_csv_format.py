@@ -60,7 +60,9 @@ def check_header(head: bytes, path: Path) -> None:
     work_data_hub.errors.FailureLogFormatError: x.csv is not a failure log: ...
     """
     if not head:
-        raise FailureLogFormatError(f"{path} is not a failure log: it is empty (no header)")
+        raise FailureLogFormatError(
+            f"{path} is not a failure log: it is empty (no header)", path=path
+        )
     line = first_line(head[:_MAX_HEADER_BYTES])
     try:
         names = next(csv.reader(io.StringIO(line.decode("utf-8"))), [])
@@ -68,7 +70,8 @@ def check_header(head: bytes, path: Path) -> None:
         names = [line[:80].decode("utf-8", "replace")]
     if tuple(names) != FIELDNAMES:
         raise FailureLogFormatError(
-            f"{path} is not a failure log: its header is {names}, expected {','.join(FIELDNAMES)}"
+            f"{path} is not a failure log: its header is {names}, expected {','.join(FIELDNAMES)}",
+            path=path,
         )
 
 

@@ -117,7 +117,7 @@ def _parse(data: pa.Buffer, path: Path) -> pa.Table:
                 return parse(newlines_in_values=True, block_size=block)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as parse_error:
                 error = parse_error
-    raise FailureLogFormatError(f"{path} has a malformed row: {error}") from error
+    raise FailureLogFormatError(f"{path} has a malformed row: {error}", path=path) from error
 
 
 def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
@@ -128,7 +128,8 @@ def _error_type_categorical(values: pa.Array, path: Path) -> pd.Categorical:
     if unknown:
         raise FailureLogFormatError(
             f"{path} has an unknown error_type {unknown[0]!r}; expected one of "
-            f"{[e.value for e in ErrorType]}"
+            f"{[e.value for e in ErrorType]}",
+            path=path,
         )
     positions = np.array([ERROR_TYPE_DTYPE.categories.get_loc(v) for v in seen], dtype=np.int8)
     codes = positions[encoded.indices.to_numpy(zero_copy_only=False)] if seen else []

@@ -51,10 +51,11 @@ def validate_session_id(session_id: object) -> str:
     work_data_hub.errors.InvalidSessionIdError: session_id '../etc' does not match ...
     """
     if session_id is None or session_id == "":
-        raise InvalidSessionIdError("session_id cannot be empty")
+        raise InvalidSessionIdError("session_id cannot be empty", value=session_id)
     if not isinstance(session_id, str) or SESSION_ID_PATTERN.fullmatch(session_id) is None:
         raise InvalidSessionIdError(
             f"session_id {session_id!r} does not match etl_YYYYMMDD_HHMMSS_xxxxxx "
-            "(6 lowercase hex digits)"
+            "(6 lowercase hex digits)",
+            value=session_id,
         )
     return session_id
