@@ -1,6 +1,6 @@
 """Scenario 6: explaining and replaying a bad month, against a clean run of it.
 
-A two-domain run with an empty company mapping logs every row that passes
+A run of every domain with an empty company mapping logs every row that passes
 validation (about 200,000). The mapping is then fixed; ``explain_failures``
 and ``replay_failures`` run over the whole log; a second replay must load
 nothing. The clean run (same sources, fixed mapping, fresh database) is the
@@ -14,14 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from work_data_hub.domain.explain import explain_failures
-from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.reference import COMPANIES
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.domain.replay import replay_failures
-from work_data_hub.domain.service import execute_domain
 from work_data_hub.infrastructure.validation import FailureExporter, read_failures
 from work_data_hub.io.database import Database
 from work_data_hub.io.sources import read_reference
+from work_data_hub.workflows import (
+    Workspace,
+    explain_failures,
+    reference_tables,
+    replay_failures,
+    run_domain,
+)
 
 BAD = "etl_20240301_090000_0b0b0b"
 CLEAN = "etl_20240301_100000_0c0c0c"
@@ -32,38 +36,32 @@ AGAIN = "etl_20240301_120000_0e0e0e"
 def _run(samples: Path, db_url: str, logs: Path, session_id: str) -> float:
     start = time.perf_counter()
     for domain in DOMAINS:
-        execute_domain(
-            domain, session_id=session_id, source_dir=samples, db_url=db_url, logs_dir=logs
-        )
+        run_domain(domain, session_id=session_id, source_dir=samples, db_url=db_url, logs_dir=logs)
     return time.perf_counter() - start
 
 
 def scenario_replay(samples: Path) -> dict[str, float]:
     """Seconds of: the clean run, the bad run, explain, replay, a second replay; and counts."""
-    plans, companies = read_reference(samples / "reference")
+    reference = read_reference(samples / "reference", reference_tables())
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         clean_url, bad_url = f"sqlite:///{root}/clean.db", f"sqlite:///{root}/bad.db"
-        Database(clean_url).upsert_reference(plans=plans, companies=companies)
+        Database(clean_url).upsert_reference(reference)
         clean = _run(samples, clean_url, root / "logs", CLEAN)
         database = Database(bad_url)
-        database.upsert_reference(plans=plans, companies=companies.iloc[:0])
+        database.upsert_reference({**reference, COMPANIES: reference[COMPANIES].iloc[:0]})
         bad = _run(samples, bad_url, root / "logs", BAD)
         log = read_failures(FailureExporter(BAD, root / "logs").output_file)
-        database.upsert_reference(plans=plans, companies=companies)
-        reference = Reference.from_frames(plans=plans, companies=companies)
+        database.upsert_reference(reference)
+        workspace = Workspace.open(bad_url)
         start = time.perf_counter()
-        explained = explain_failures(log, database, reference=reference)
+        explained = explain_failures(log, workspace)
         explain = time.perf_counter() - start
         start = time.perf_counter()
-        first = replay_failures(
-            log, session_id=REPLAY, database=database, reference=reference, logs_dir=root / "logs"
-        )
+        first = replay_failures(log, workspace, session_id=REPLAY, logs_dir=root / "logs")
         replay = time.perf_counter() - start
         start = time.perf_counter()
-        second = replay_failures(
-            log, session_id=AGAIN, database=database, reference=reference, logs_dir=root / "logs"
-        )
+        second = replay_failures(log, workspace, session_id=AGAIN, logs_dir=root / "logs")
         again = time.perf_counter() - start
         loaded_clean = _loaded(Database(clean_url), samples)
         loaded_replayed = _loaded(database, samples)
@@ -85,10 +83,9 @@ def scenario_replay(samples: Path) -> dict[str, float]:
 
 
 def _loaded(database: Database, samples: Path) -> int:
-    """Rows loaded from the samples' files, both domains."""
+    """Rows loaded from the samples' files, every domain."""
     total = 0
     for name, spec in DOMAINS.items():
-        database.add_domain(name, amounts=spec.amounts, texts=spec.texts)
-        files = [path.name for path in (samples / name).iterdir()]
-        total += len(database.lineage(name, files))
+        database.add_domain(spec.table)
+        total += len(database.rows(name))
     return total

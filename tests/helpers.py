@@ -109,7 +109,7 @@ def commit_loads(db_url: str, log: Path) -> None:
         ["session_id", "domain", "source_file"], observed=True
     ):
         spec = DOMAINS[str(domain)]
-        database.add_domain(spec.name, amounts=spec.amounts, texts=spec.texts)
+        database.add_domain(spec.table)
         entry = FileLoad(
             spec.name,
             str(source_file),

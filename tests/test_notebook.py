@@ -7,6 +7,7 @@ import pandas as pd
 from nbclient import NotebookClient
 
 from tests.helpers import NEW, OLD, commit_loads, write_two_sessions
+from work_data_hub.domain.reference import COMPANIES, PLANS
 from work_data_hub.io.database import Database
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "failure_analysis.ipynb"
@@ -41,8 +42,10 @@ def test_notebook_answers_what_where_and_is_it_new(tmp_path, monkeypatch):
     logs = write_two_sessions(tmp_path / "logs", raw)
     db_url = f"sqlite:///{tmp_path / 'wdh.db'}"
     Database(db_url).upsert_reference(
-        plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
-        companies=pd.DataFrame({"客户名称": ["甲"], "company_id": ["C1"]}),
+        {
+            PLANS: pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
+            COMPANIES: pd.DataFrame({"客户名称": ["甲"], "company_id": ["C1"]}),
+        }
     )
     commit_loads(db_url, logs / f"wdh_etl_failures_{NEW}.csv")
     cells = [c for c in _run(logs, monkeypatch, db_url).cells if c.cell_type == "code"]

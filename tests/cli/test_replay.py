@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.domain.runs import Run, fixed_reference
 from tests.helpers import wdh_etl, wdh_failures
+from tests.workflows.runs import Run, fixed_reference
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
 
@@ -141,7 +141,7 @@ def test_nothing_selected_is_said_and_is_not_an_error(ran):
     [
         (["replay", "etl_19990101"], 1, "no session in logs starts with 'etl_19990101'"),
         (["replay", "--db", "sqlite:///missing/wdh.db"], 1, "no database at missing/wdh.db"),
-        (["replay", "--reference", "nowhere"], 1, "nowhere/plans.csv does not exist"),
+        (["replay", "--reference", "nowhere"], 1, "no reference folder nowhere"),
         (["replay", "--error-type", "NOPE"], 2, "invalid choice"),
     ],
 )

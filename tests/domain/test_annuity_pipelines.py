@@ -9,16 +9,21 @@ from tests.helpers import SESSION
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.domain.pipeline import RowConservationError, Step, run_steps
 from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.spec import NOTHING_LOADED
 from work_data_hub.infrastructure.validation import ErrorType
 
-REFERENCE = Reference.from_frames(
-    plans=pd.DataFrame({"计划代码": ["P0012", "P0013", "P0014"], "计划名称": ["一", "二", "三"]}),
-    companies=pd.DataFrame(
-        {
-            "客户名称": ["上海浦江制造有限公司", "北京长城科技（集团）有限公司"],
-            "company_id": ["C1", "C2"],
-        }
-    ),
+REFERENCE = Reference(
+    {
+        "plans": pd.DataFrame(
+            {"计划代码": ["P0012", "P0013", "P0014"], "计划名称": ["一", "二", "三"]}
+        ),
+        "company_mapping": pd.DataFrame(
+            {
+                "客户名称": ["上海浦江制造有限公司", "北京长城科技（集团）有限公司"],
+                "company_id": ["C1", "C2"],
+            }
+        ),
+    }
 )
 
 PERFORMANCE = pd.DataFrame(
@@ -71,7 +76,7 @@ PERFORMANCE = pd.DataFrame(
 def _run(raw, domain):
     return run_steps(
         raw,
-        domain.steps(REFERENCE),
+        domain.steps(REFERENCE, NOTHING_LOADED),
         session_id=SESSION,
         domain=domain.NAME,
         source_file="2024-03.csv",

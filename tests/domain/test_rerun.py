@@ -8,12 +8,19 @@ from tests.strategies import amount_cells, month_cells, name_cells, nasty_text, 
 from work_data_hub.domain import annuity_performance
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.spec import NOTHING_LOADED
 from work_data_hub.infrastructure.validation._raw_columns import encode_rows
-from work_data_hub.infrastructure.validation._raw_decode import source_rows
+from work_data_hub.infrastructure.validation.raw_data import source_rows
 
-REFERENCE = Reference.from_frames(
-    plans=pd.DataFrame({"计划代码": ["P0012", "P0013", "0012"], "计划名称": ["一", "二", "三"]}),
-    companies=pd.DataFrame({"客户名称": ["上海浦江制造有限公司"], "company_id": ["C1"]}),
+REFERENCE = Reference(
+    {
+        "plans": pd.DataFrame(
+            {"计划代码": ["P0012", "P0013", "0012"], "计划名称": ["一", "二", "三"]}
+        ),
+        "company_mapping": pd.DataFrame(
+            {"客户名称": ["上海浦江制造有限公司"], "company_id": ["C1"]}
+        ),
+    }
 )
 
 
@@ -45,7 +52,7 @@ def source_rows_as_read(draw: st.DrawFn) -> pd.DataFrame:
 def _run(raw: pd.DataFrame):
     return run_steps(
         raw,
-        annuity_performance.steps(REFERENCE),
+        annuity_performance.steps(REFERENCE, NOTHING_LOADED),
         session_id="etl_20240401_120000_abcdef",
         domain=annuity_performance.NAME,
         source_file="2024-03.xlsx",

@@ -6,19 +6,34 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from work_data_hub.errors import RowConservationError
+from work_data_hub.domain.table import Column, ColumnKind, ForeignKey, ReferenceTable, TableSpec
+from work_data_hub.errors import LoadInputError, RowConservationError
 from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import LEDGER_COLUMNS, FileLoad
 
+PLAN = ReferenceTable("plans", key="计划代码", columns=("计划代码", "计划名称"))
+COMPANY = ReferenceTable("company_mapping", key="客户名称", columns=("客户名称", "company_id"))
 PLANS = pd.DataFrame({"计划代码": ["P1", "P2"], "计划名称": ["计划一", "计划二"]})
 COMPANIES = pd.DataFrame({"客户名称": ["甲", "乙"], "company_id": ["C1", "C2"]})
+#: a table spec as a domain declares one (here: like annuity_performance's, in short)
+TABLE = TableSpec(
+    "annuity_performance",
+    (
+        Column("月度", ColumnKind.DATE, required=True),
+        Column("计划代码", ColumnKind.TEXT, required=True),
+        Column("客户名称", ColumnKind.TEXT),
+        Column("company_id", ColumnKind.TEXT, required=True),
+        Column("期末资产规模", ColumnKind.AMOUNT),
+    ),
+    foreign_keys=(ForeignKey("计划代码", PLAN),),
+)
 
 
 @pytest.fixture
 def db(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'wdh.db'}")
-    db.upsert_reference(plans=PLANS, companies=COMPANIES)
-    db.add_domain("annuity_performance", amounts=["期末资产规模"])
+    db.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
+    db.add_domain(TABLE)
     return db
 
 
@@ -51,17 +66,20 @@ def _load(db, rows, *, source_file, session_id, logged=0):
 
 
 def test_rows_without_fingerprints_are_refused(db):
-    with pytest.raises(ValueError, match="raw_hash column"):
+    with pytest.raises(LoadInputError, match="raw_hash column"):
         _load(db, _rows(["P1"]).drop(columns="raw_hash"), source_file="a.csv", session_id="s1")
     assert db.rows("annuity_performance").empty
 
 
 def test_reference_upsert_updates_and_keeps(db):
     db.upsert_reference(
-        plans=pd.DataFrame({"计划代码": ["P2", "P3"], "计划名称": ["新二", "三"]}),
-        companies=COMPANIES.iloc[:0],
+        {
+            PLAN: pd.DataFrame({"计划代码": ["P2", "P3"], "计划名称": ["新二", "三"]}),
+            COMPANY: COMPANIES.iloc[:0],
+        }
     )
-    plans, companies = db.reference_frames()
+    frames = db.reference_frames([PLAN, COMPANY])
+    plans, companies = frames["plans"], frames["company_mapping"]
     assert plans.sort_values("计划代码").to_dict("list") == {
         "计划代码": ["P1", "P2", "P3"],
         "计划名称": ["计划一", "新二", "三"],
@@ -177,10 +195,61 @@ def test_tables_of_an_older_version_get_the_new_columns(tmp_path):
             )
         )
     db = Database(url)
-    db.upsert_reference(plans=PLANS, companies=COMPANIES)
-    db.add_domain("annuity_performance", amounts=["期末资产规模"])
+    db.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
+    db.add_domain(TABLE)
     old = db.rows("annuity_performance")
     assert old[["raw_hash", "replayed_from"]].isna().all().all()
     assert db.lineage("annuity_performance", ["old.csv"])["row_index"].tolist() == [0]
     _load(db, _rows(["P1"], {"raw_hash": [5]}), source_file="a.csv", session_id="s1")
     assert db.lineage("annuity_performance", ["a.csv"])["raw_hash"].tolist() == [5]
+
+
+def test_a_workbooks_sheets_load_in_one_transaction(db):
+    def entry(label, rows, session="s1"):
+        return FileLoad(
+            "annuity_performance",
+            label,
+            session,
+            rows_read=len(rows),
+            rows_loaded=len(rows),
+            rows_logged=0,
+        )
+
+    trustee, investment = _rows(["P1"]), _rows(["P2"])
+    db.load_all(
+        [(trustee, entry("b.xlsx[受托]", trustee)), (investment, entry("b.xlsx[投资]", investment))]
+    )
+    bad = _rows(["NOPE"])  # the second sheet breaks the foreign key: neither sheet changes
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        db.load_all(
+            [
+                (investment, entry("b.xlsx[受托]", investment, "s2")),
+                (bad, entry("b.xlsx[投资]", bad, "s2")),
+            ]
+        )
+    rows = db.rows("annuity_performance")
+    assert sorted(zip(rows["source_file"], rows["计划代码"], rows["session_id"], strict=True)) == [
+        ("b.xlsx[受托]", "P1", "s1"),
+        ("b.xlsx[投资]", "P2", "s1"),
+    ]
+    assert set(db.loads("annuity_performance", ["b.xlsx[受托]", "b.xlsx[投资]"])["session_id"]) == {
+        "s1"
+    }
+
+
+def test_tables_come_from_the_spec_and_name_nothing_else(tmp_path):
+    spec = TableSpec("awards", (Column("日期", ColumnKind.DATE), Column("规模", ColumnKind.AMOUNT)))
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.add_domain(spec)
+    names = [c["name"] for c in sqlalchemy.inspect(db.engine).get_columns("awards")]
+    assert names == [
+        "id",
+        "日期",
+        "规模",
+        "extra",
+        "source_file",
+        "row_index",
+        "session_id",
+        "raw_hash",
+        "replayed_from",
+    ]

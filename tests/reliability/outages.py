@@ -7,7 +7,7 @@ call into the database layer, for one file or domain:
   call runs (``BEGIN EXCLUSIVE``), so SQLite itself says "database is locked"
   after its busy timeout, as it does when another process writes;
 - ``kill``: the process is SIGKILLed as the call starts (between a file's
-  failures being logged and its rows being loaded, for ``load``);
+  failures being logged and its rows being loaded, for ``load_all``);
 - ``crash``: the call raises an error nobody expects (``RuntimeError``), as a
   bug or a library's surprise would.
 
@@ -33,8 +33,11 @@ _WRAPPER = textwrap.dedent(
     real = getattr(database.Database, method)
 
     def with_outage(self, *args, **kwargs):
-        entry = args[1] if method == "load" else None
-        hit = (entry.source_file if entry is not None else args[0]) == target
+        if method == "load_all":  # the file's tables, loaded in one transaction
+            names = [entry.source_file for _, entry in args[0]]
+        else:  # add_domain: the domain's table spec
+            names = [args[0].name]
+        hit = target in names
         if hit and kind == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         if hit and kind == "crash":
@@ -59,8 +62,8 @@ _WRAPPER = textwrap.dedent(
 def faulty_etl(
     outage: str, *args: str, cwd: Path, columns: int = 80
 ) -> subprocess.CompletedProcess[str]:
-    """``wdh-etl args`` meeting ``outage``: ``"locked:load:2024-02.csv"``,
-    ``"kill:load:2024-02.csv"`` or ``"locked:add_domain:annuity_income"``."""
+    """``wdh-etl args`` meeting ``outage``: ``"locked:load_all:2024-02.csv"``,
+    ``"kill:load_all:2024-02.csv"`` or ``"locked:add_domain:annuity_income"``."""
     return subprocess.run(
         [sys.executable, "-c", _WRAPPER, *args],
         cwd=cwd,

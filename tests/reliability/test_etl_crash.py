@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.domain.runs import Run, fixed_reference
 from tests.helpers import ROOT, SESSION, wdh_etl
 from tests.reliability.outages import faulty_etl
+from tests.workflows.runs import Run, fixed_reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import FailureLogWarning
 from work_data_hub.infrastructure.validation import read_failures
@@ -141,7 +141,7 @@ def _tables(db_url):
     database = Database(db_url)
     tables = {}
     for name, spec in DOMAINS.items():
-        database.add_domain(name, amounts=spec.amounts, texts=spec.texts, create=False)
+        database.add_domain(spec.table, create=False)
         rows = database.rows(name).drop(columns=["id", "session_id", "replayed_from"])
         tables[name] = rows.sort_values(TABLE_KEY, ignore_index=True)
     return tables
@@ -175,7 +175,7 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
     crashed, logs = tmp_path / "crashed.db", tmp_path / "logs"
     for file in files:  # killed between export and load of each file in turn
         run = faulty_etl(
-            f"kill:load:{Path(file).name}",
+            f"kill:load_all:{Path(file).name}",
             *options(crashed, logs),
             "--session-id",
             SESSION,

@@ -231,7 +231,7 @@ def _interrupted(site: Site, outage: str):
     were logged: SQLite's lock held by another connection, or a SIGKILL."""
     _copies_source(site)
     run = faulty_etl(
-        f"{outage}:load:2024-02.csv",
+        f"{outage}:load_all:2024-02.csv",
         *site.options(),
         "--domain",
         "annuity_performance",
@@ -455,7 +455,9 @@ def test_8_an_old_table_or_a_locked_database_is_that_domains_error(site):
 def test_8_an_unexpected_error_keeps_its_traceback_out_of_sight(site):
     site.write_reference(["甲公司"])
     site.write_csv("annuity_performance", "2024-01.csv", [_row("甲公司")])
-    broken = faulty_etl("crash:load:2024-01.csv", *site.options(), "--all-domains", cwd=site.root)
+    broken = faulty_etl(
+        "crash:load_all:2024-01.csv", *site.options(), "--all-domains", cwd=site.root
+    )
     _no_traceback(broken)
     assert broken.returncode == 1
     assert "2024-01.csv: RuntimeError: outage" in broken.stderr
@@ -463,7 +465,7 @@ def test_8_an_unexpected_error_keeps_its_traceback_out_of_sight(site):
     assert f"details of unexpected errors: {debug}" in broken.stderr
     assert "Traceback (most recent call last)" in debug.read_text(encoding="utf-8")
     shown = faulty_etl(
-        "crash:load:2024-01.csv", *site.options(), "--all-domains", "--debug", cwd=site.root
+        "crash:load_all:2024-01.csv", *site.options(), "--all-domains", "--debug", cwd=site.root
     )
     assert "Traceback (most recent call last)" in shown.stderr
 

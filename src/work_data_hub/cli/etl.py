@@ -34,12 +34,6 @@ from work_data_hub.analysis import FrameView
 from work_data_hub.cli import replay
 from work_data_hub.cli.console import make_console, print_log_link, say
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.domain.service import (
-    DomainResult,
-    FileResult,
-    describe_error,
-    execute_domain,
-)
 from work_data_hub.errors import SourceFileError, UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import (
     ErrorType,
@@ -47,8 +41,15 @@ from work_data_hub.infrastructure.validation import (
     generate_session_id,
     validate_session_id,
 )
-from work_data_hub.io.database import DEFAULT_DB, Database, sqlite_file
-from work_data_hub.io.sources import list_sources, read_reference
+from work_data_hub.io.database import DEFAULT_DB
+from work_data_hub.io.sources import list_sources
+from work_data_hub.workflows import (
+    DomainResult,
+    FileResult,
+    describe_error,
+    load_reference,
+    run_domain,
+)
 
 __all__ = ["main"]
 
@@ -90,14 +91,6 @@ def _parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print tracebacks of unexpected errors on stderr"
     )
     return parser
-
-
-def _load_reference(folder: Path, db_url: str) -> None:
-    plans, companies = read_reference(folder)
-    file = sqlite_file(db_url)
-    if file is not None:  # the default works on a fresh clone
-        file.parent.mkdir(parents=True, exist_ok=True)
-    Database(db_url).upsert_reference(plans=plans, companies=companies)
 
 
 def _status(file: FileResult) -> str:
@@ -202,7 +195,7 @@ def _run_domains(
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
             ) as pool:
-                futures = {pool.submit(execute_domain, d, **options): d for d in domains}
+                futures = {pool.submit(run_domain, d, **options): d for d in domains}
                 for future in as_completed(futures):
                     domain = futures[future]
                     progress.update(tasks[domain], completed=totals[domain] or 1, file="done")
@@ -213,7 +206,7 @@ def _run_domains(
             def advance(file: FileResult, domain: str = domain) -> None:
                 progress.update(tasks[domain], advance=1, file=file.source_file)
 
-            results.append(execute_domain(domain, on_file=advance, **options))
+            results.append(run_domain(domain, on_file=advance, **options))
             progress.update(tasks[domain], completed=totals[domain] or 1)
         return results
 
@@ -300,12 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     out = make_console(plain=args.plain)
     try:
-        _load_reference(args.reference or args.source / "reference", args.db)
+        blocked = load_reference(args.db, args.reference or args.source / "reference", domains)
     except Exception as error:
         message, _ = describe_error(error)
         say(f"wdh-etl: reference data: {message}")
         return 1
-    results = _run_domains(domains, args, session_id, out)
+    runnable = [d for d in domains if d not in blocked]
+    finished = {r.domain: r for r in _run_domains(runnable, args, session_id, out)}
+    results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in domains]
     return _report(results, args, session_id, out, status=2 if unknown else 0)
 
 

@@ -37,13 +37,11 @@ from work_data_hub.analysis import (
 )
 from work_data_hub.analysis.views import SHORT_HEADERS
 from work_data_hub.cli.console import json_records, log_warnings, make_console, say
-from work_data_hub.domain.explain import Verdict, explain_failures
-from work_data_hub.domain.reference import Reference
 from work_data_hub.errors import LogNotFoundError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, read_failures
 from work_data_hub.infrastructure.validation.raw_data import raw_objects
-from work_data_hub.io.database import DEFAULT_DB, Database, existing_database
-from work_data_hub.io.sources import read_reference
+from work_data_hub.io.database import DEFAULT_DB
+from work_data_hub.workflows import Verdict, Workspace, explain_failures
 
 __all__ = ["add_selection_options", "main", "selection"]
 
@@ -73,7 +71,9 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     """The options that select failed rows: domain, error type, source file, row."""
     parser.add_argument("--domain")
     parser.add_argument("--error-type", choices=[e.value for e in ErrorType])
-    parser.add_argument("--source-file", help="a source file name, as logged")
+    parser.add_argument(
+        "--source-file", help="a source file name, as logged (a workbook's: all its sheets)"
+    )
     parser.add_argument("--row", type=int, help="a row index in the source file, as logged")
 
 
@@ -84,8 +84,9 @@ def selection(args: argparse.Namespace, failures: pd.DataFrame) -> pd.Series:
         keep &= failures["domain"] == args.domain
     if args.error_type:
         keep &= failures["error_type"] == args.error_type
-    if args.source_file:
-        keep &= failures["source_file"] == args.source_file
+    if args.source_file:  # a workbook's name stands for each of its sheets too
+        names = failures["source_file"].astype(str)
+        keep &= (names == args.source_file) | names.str.startswith(f"{args.source_file}[")
     if args.row is not None:
         keep &= failures["row_index"] == args.row
     return keep
@@ -141,29 +142,11 @@ def _excel(args: argparse.Namespace, out: Console) -> Any:
     return None
 
 
-def _explain_reference(args: argparse.Namespace, database: Database) -> Reference | None:
-    """With --reference: the database's reference data overlaid, in memory only, with
-    the folder's files (what an upsert would leave); else None (the database's)."""
-    if args.reference is None:
-        return None
-    plans, companies = database.reference_frames()
-    new_plans, new_companies = read_reference(args.reference)
-    plans = pd.concat([plans, new_plans[plans.columns]]).drop_duplicates("计划代码", keep="last")
-    companies = pd.concat([companies, new_companies[companies.columns]])
-    companies = companies.drop_duplicates("客户名称", keep="last")
-    return Reference.from_frames(plans=plans, companies=companies)
-
-
 def _explain(args: argparse.Namespace, out: Console) -> Any:
     path = resolve_log(args.log, args.logs_dir)
     failures = read_failures(path)
-    database = existing_database(args.db)
-    explained = explain_failures(
-        failures,
-        database,
-        selected=selection(args, failures),
-        reference=_explain_reference(args, database),
-    )
+    workspace = Workspace.open(args.db, reference_dir=args.reference)
+    explained = explain_failures(failures, workspace, selected=selection(args, failures))
     shown = explained.head(args.limit)
     if args.json:
         return {"log": str(path), "explained": json_records(shown)}
@@ -237,8 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--reference",
         type=Path,
-        help="check against these plans.csv and company_mapping.csv too (the database is "
-        "not changed)",
+        help="check against this folder's reference files too (plans.csv, "
+        "company_mapping.csv, branches.csv; the database is not changed)",
     )
     return parser
 

@@ -30,12 +30,10 @@ from work_data_hub.cli.console import (
     say,
 )
 from work_data_hub.cli.failures import add_selection_options, selection
-from work_data_hub.domain.reference import Reference
-from work_data_hub.domain.replay import ReplayResult, replay_failures
 from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import generate_session_id, read_failures
-from work_data_hub.io.database import DEFAULT_DB, existing_database
-from work_data_hub.io.sources import read_reference
+from work_data_hub.io.database import DEFAULT_DB
+from work_data_hub.workflows import ReplayResult, Workspace, replay_failures
 
 __all__ = ["main"]
 
@@ -50,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference",
         type=Path,
-        help="load plans.csv and company_mapping.csv from this folder into the database first",
+        help="load the reference files (plans.csv, company_mapping.csv, branches.csv) in this "
+        "folder into the database first",
     )
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
     parser.add_argument("--plain", action="store_true", help="no colour or links")
@@ -111,17 +110,12 @@ def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult]
     if not chosen.any():
         out.print(f"Nothing to replay: no row of {path.name} matches.", markup=False)
         return None
-    database = existing_database(args.db)
-    if args.reference is not None:
-        plans, companies = read_reference(args.reference)
-        database.upsert_reference(plans=plans, companies=companies)
-    plans, companies = database.reference_frames()
+    workspace = Workspace.open(args.db, reference_dir=args.reference, upsert=True)
     result = replay_failures(
         failures,
+        workspace,
         selected=chosen,
         session_id=generate_session_id(),
-        database=database,
-        reference=Reference.from_frames(plans=plans, companies=companies),
         logs_dir=args.logs_dir,
     )
     return path, result

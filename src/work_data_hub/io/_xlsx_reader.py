@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._headers import header_names
 
-__all__ = ["read_sheet"]
+__all__ = ["read_sheets"]
 
 
 def _is_empty(cell: object) -> bool:
@@ -68,41 +68,54 @@ def _open(path: Path) -> Any:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # zip, XML and openpyxl errors alike: the file is unreadable
         raise SourceFileError(
-            f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})"
+            f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})",
+            path=path,
         ) from error
 
 
-def read_sheet(path: Path) -> pd.DataFrame:
-    """Read the first visible worksheet of the workbook at ``path``.
+def _read(worksheet: Any, label: str) -> pd.DataFrame:
+    worksheet.reset_dimensions()  # the <dimension> tag may be stale: read every row
+    cells = worksheet.iter_rows(values_only=True)
+    header = next(cells, ())
+    if all(_is_empty(cell) for cell in header):
+        raise SourceFileError(f"{label} is empty: its first row holds no header", path=label)
+    names = header_names(header, label)
+    labels, rows = _rows(cells, names, label)
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    frame.index = pd.Index(np.asarray(labels, dtype=np.int64))
+    return frame
+
+
+def read_sheets(path: Path, sheets: Sequence[str] | None = None) -> dict[str | None, pd.DataFrame]:
+    """Read the named worksheets of the workbook at ``path`` (``None``: its first
+    visible one, keyed ``None``).
 
     Cells keep the type Excel stored (numbers, dates, text); an empty cell is
     None. Raises ``SourceFileError`` for an unreadable workbook, no visible
-    sheet, a missing header, duplicate column names or a value outside the
-    header.
+    sheet or a missing named one, a missing header, duplicate column names or a
+    value outside the header.
     """
     book = _open(path)
     try:
-        # a hidden sheet is a workbook's machinery (lookups, old data), not its table
-        visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
-        if not visible:
-            raise SourceFileError(f"{path.name} has no visible worksheet")
-        worksheet = visible[0]
-        label = path.name
-        worksheet.reset_dimensions()  # the <dimension> tag may be stale: read every row
-        cells = worksheet.iter_rows(values_only=True)
-        header = next(cells, ())
-        if all(_is_empty(cell) for cell in header):
-            raise SourceFileError(f"{label} is empty: its first row holds no header")
-        names = header_names(header, label)
-        labels, rows = _rows(cells, names, label)
+        if sheets is None:
+            # a hidden sheet is a workbook's machinery (lookups, old data), not its table
+            visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+            if not visible:
+                raise SourceFileError(f"{path.name} has no visible worksheet", path=path)
+            return {None: _read(visible[0], path.name)}
+        by_title = {ws.title: ws for ws in book.worksheets}
+        missing = [sheet for sheet in sheets if sheet not in by_title]
+        if missing:
+            raise SourceFileError(
+                f"{path.name} has no sheet {missing[0]!r} (it has {sorted(by_title)})", path=path
+            )
+        return {sheet: _read(by_title[sheet], f"{path.name}[{sheet}]") for sheet in sheets}
     except SourceFileError:
         raise
     except Exception as error:  # corrupt sheet XML, a text value in a number cell, ...
         raise SourceFileError(
-            f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})"
+            f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})",
+            path=path,
         ) from error
     finally:
         book.close()
-    frame = pd.DataFrame(rows, columns=names, dtype=object)
-    frame.index = pd.Index(np.asarray(labels, dtype=np.int64))
-    return frame

@@ -1,42 +1,35 @@
 """The database the pipelines load into: reference tables and one table per domain.
 
-SQLite by default (any SQLAlchemy URL works where the dialect supports
-``INSERT ... ON CONFLICT``). Foreign keys are enforced (SQLite: ``PRAGMA
-foreign_keys=ON`` on every connection). Every loaded row carries its lineage
-(``source_file``, ``row_index``, ``session_id``); loading a source file again
-replaces that file's earlier rows in the same transaction, so re-runs never
-duplicate rows and a file's rows land all together or not at all. The same
-transaction records the load in the ledger (``file_loads``), and refuses it
-unless rows read = rows loaded + rows logged.
+Tables are built from the domains' specs (``io.tables``); nothing here names
+a column of any domain. SQLite by default (any SQLAlchemy URL works where
+the dialect supports ``INSERT ... ON CONFLICT``). Foreign keys are enforced
+(SQLite: ``PRAGMA foreign_keys=ON`` on every connection). Every loaded row
+carries its lineage (``source_file``, ``row_index``, ``session_id``);
+loading a source file again replaces that file's earlier rows in the same
+transaction, so re-runs never duplicate rows and a file's rows land all
+together or not at all. The same transaction records the load in the ledger
+(``file_loads``), and refuses it unless rows read = rows loaded + rows
+logged.
 
 Each row also keeps ``raw_hash`` (the fingerprint of its ``raw_data``, so a
 replayed copy of it is known as a duplicate) and, when a replay loaded it,
 ``replayed_from`` (the session whose failure log held it). A replay only
 fills empty lineage slots and never overwrites one: replaying twice loads
-nothing twice. Tables made before these columns existed get
-them added (``NULL`` in old rows).
+nothing twice. Tables made before these columns existed get them added
+(``NULL`` in old rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Integer,
     MetaData,
-    String,
     Table,
-    Text,
-    UniqueConstraint,
     create_engine,
     delete,
     event,
@@ -49,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from work_data_hub.domain.table import ReferenceTable, TableSpec
 from work_data_hub.errors import (
     DatabaseNotFoundError,
     LoadInputError,
@@ -58,47 +52,23 @@ from work_data_hub.errors import (
 )
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
 from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
+from work_data_hub.io.tables import EXTRA, LINEAGE, domain_table, reference_table
 
 __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_file"]
 
 #: The database the commands use unless told otherwise (relative to the current folder).
 DEFAULT_DB: Final = "sqlite:///data/wdh.db"
 
-LINEAGE: Final = ("source_file", "row_index", "session_id", "raw_hash", "replayed_from")
-_KEY_COLUMNS: Final = ("月度", "计划代码", "客户名称", "company_id")
-
-
-def _domain_table(
-    metadata: MetaData, name: str, amounts: Sequence[str], texts: Sequence[str]
-) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("月度", DateTime, nullable=False),
-        Column("计划代码", String, ForeignKey("plans.计划代码"), nullable=False),
-        Column("客户名称", Text),
-        Column("company_id", String, nullable=False),
-        *(Column(column, Text) for column in texts),
-        *(Column(column, Float) for column in amounts),
-        Column("extra", Text, doc="other source columns, as a JSON object"),
-        Column("source_file", String, nullable=False),
-        Column("row_index", Integer, nullable=False),
-        Column("session_id", String, nullable=False),
-        Column("raw_hash", BigInteger, doc="fingerprint of the row's raw_data"),
-        Column("replayed_from", String, doc="the session whose failure log held the row"),
-        UniqueConstraint("source_file", "row_index", name=f"uq_{name}_lineage"),
-    )
-
 
 class Database:
-    """Reference tables (``plans``, ``company_mapping``) and the domain tables.
+    """Reference tables, the load ledger and the domain tables, built from specs.
 
     >>> import tempfile
+    >>> from work_data_hub.domain.table import ReferenceTable
+    >>> plans = ReferenceTable("plans", key="计划代码", columns=("计划代码", "计划名称"))
     >>> db = Database(f"sqlite:///{tempfile.mkdtemp()}/wdh.db")
-    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
-    ...                     companies=pd.DataFrame({"客户名称": ["甲"], "company_id": ["C1"]}))
-    >>> db.reference_frames()[0].to_dict("records")
+    >>> db.upsert_reference({plans: pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]})})
+    >>> db.reference_frames([plans])["plans"].to_dict("records")
     [{'计划代码': 'P1', '计划名称': '一'}]
     """
 
@@ -107,41 +77,24 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
         self.metadata = MetaData()
-        self.plans = Table(
-            "plans",
-            self.metadata,
-            Column("计划代码", String, primary_key=True),
-            Column("计划名称", Text),
-        )
-        self.companies = Table(
-            "company_mapping",
-            self.metadata,
-            Column("客户名称", String, primary_key=True),
-            Column("company_id", String, nullable=False),
-        )
         self.ledger = ledger_table(self.metadata)
         self.domains: dict[str, Table] = {}
 
-    def add_domain(
-        self,
-        name: str,
-        *,
-        amounts: Sequence[str],
-        texts: Sequence[str] = (),
-        create: bool = True,
-    ) -> None:
-        """Declare the table of domain ``name``; once is enough.
+    def add_domain(self, spec: TableSpec, *, create: bool = True) -> None:
+        """Declare a domain's table; once is enough.
 
-        With ``create`` (the default) a missing table is created and an older
-        version's table gets the columns it lacks; without, the database is
-        left as it is (for reading only).
+        With ``create`` (the default) a missing table is created (with the
+        reference tables it refers to, and the ledger) and an older version's
+        table gets the columns it lacks; without, the database is left as it
+        is (for reading only).
         """
-        if name in self.domains:
+        if spec.name in self.domains:
             return
-        table = _domain_table(self.metadata, name, amounts, texts)
-        self.domains[name] = table
+        table = domain_table(self.metadata, spec)
+        self.domains[spec.name] = table
         if create:
-            self._create([self.plans, self.ledger, table])
+            referred = [reference_table(self.metadata, fk.references) for fk in spec.foreign_keys]
+            self._create([*referred, self.ledger, table])
             self._add_missing_columns(table)
 
     def _create(self, tables: list[Table]) -> None:
@@ -193,23 +146,24 @@ class Database:
             raise UnsupportedDatabaseError(self.engine.dialect.name)
         return dialect.insert(table)
 
-    def upsert_reference(self, *, plans: pd.DataFrame, companies: pd.DataFrame) -> None:
-        """Insert or update the plans and the company mapping (creating the tables every
-        domain shares: the reference tables and the ledger)."""
-        self._create([self.plans, self.companies, self.ledger])
-        self._upsert(self.plans, plans[["计划代码", "计划名称"]].astype(str), "计划代码")
-        self._upsert(self.companies, companies[["客户名称", "company_id"]].astype(str), "客户名称")
+    def upsert_reference(self, frames: Mapping[ReferenceTable, pd.DataFrame]) -> None:
+        """Insert or update reference tables by key (creating them and the ledger, the
+        tables every domain shares), one table per transaction."""
+        tables = {spec: reference_table(self.metadata, spec) for spec in frames}
+        self._create([*tables.values(), self.ledger])
+        for spec, frame in frames.items():
+            self._upsert(tables[spec], frame[list(spec.columns)].astype(str), spec.key)
 
-    def reference_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The ``plans`` and ``company_mapping`` tables as frames."""
+    def reference_frames(self, specs: Sequence[ReferenceTable]) -> dict[str, pd.DataFrame]:
+        """The rows of reference tables by name; a table not in the database has none."""
+        present = set(inspect(self.engine).get_table_names())
+        frames: dict[str, pd.DataFrame] = {}
         with self.engine.connect() as connection:
-            plans = pd.DataFrame(
-                connection.execute(select(self.plans)).all(), columns=["计划代码", "计划名称"]
-            )
-            companies = pd.DataFrame(
-                connection.execute(select(self.companies)).all(), columns=["客户名称", "company_id"]
-            )
-        return plans, companies
+            for spec in specs:
+                table = reference_table(self.metadata, spec)
+                rows = connection.execute(select(table)).all() if spec.name in present else []
+                frames[spec.name] = pd.DataFrame(rows, columns=list(spec.columns)).astype("str")
+        return frames
 
     def load(self, rows: pd.DataFrame, entry: FileLoad) -> int:
         """Replace ``entry.source_file``'s rows in its domain table with ``rows``, atomically,
@@ -224,26 +178,36 @@ class Database:
             RowConservationError: ``entry`` does not balance (read = loaded +
                 logged) or does not count ``rows``; nothing is written.
         """
-        table = self.domains[entry.domain]
-        records = self._records(
-            table, rows, source_file=entry.source_file, session_id=entry.session_id
-        )
-        if (
-            entry.kind is not LoadKind.LOAD
-            or not entry.balanced
-            or entry.rows_loaded != len(records)
-        ):
-            raise RowConservationError(
-                f"{entry.source_file}: {entry.rows_read} rows read but {len(records)} to load "
-                f"({entry.rows_loaded} counted) and {entry.rows_logged} logged: nothing loaded",
-                source_file=entry.source_file,
+        (loaded,) = self.load_all([(rows, entry)])
+        return loaded
+
+    def load_all(self, parts: Sequence[tuple[pd.DataFrame, FileLoad]]) -> list[int]:
+        """``load`` several sources (a workbook's sheets) in one transaction: all or none."""
+        batches = []
+        for rows, entry in parts:
+            table = self.domains[entry.domain]
+            records = self._records(
+                table, rows, source_file=entry.source_file, session_id=entry.session_id
             )
+            if (
+                entry.kind is not LoadKind.LOAD
+                or not entry.balanced
+                or entry.rows_loaded != len(records)
+            ):
+                raise RowConservationError(
+                    f"{entry.source_file}: {entry.rows_read} rows read but {len(records)} to "
+                    f"load ({entry.rows_loaded} counted) and {entry.rows_logged} logged: "
+                    "nothing loaded",
+                    source_file=entry.source_file,
+                )
+            batches.append((table, records, entry))
         with self.engine.begin() as connection:
-            connection.execute(delete(table).where(table.c.source_file == entry.source_file))
-            if records:
-                connection.execute(insert(table), records)
-            record_load(connection, self.ledger, entry)
-        return len(records)
+            for table, records, entry in batches:
+                connection.execute(delete(table).where(table.c.source_file == entry.source_file))
+                if records:
+                    connection.execute(insert(table), records)
+                record_load(connection, self.ledger, entry)
+        return [len(records) for _, records, _ in batches]
 
     def add_replayed(
         self,
@@ -347,10 +311,10 @@ class Database:
                 "rows to load need their fingerprints in a raw_hash column "
                 "(see work_data_hub.domain.duplicates)"
             )
-        known = [c.name for c in table.columns if c.name not in ("id", "extra", *LINEAGE)]
+        known = [c.name for c in table.columns if c.name not in ("id", EXTRA, *LINEAGE)]
         extra = [c for c in rows.columns if c not in known and c not in LINEAGE]
         frame = rows.reindex(columns=known).assign(
-            extra=encode_rows(rows[extra]).to_numpy() if extra else None,
+            **{EXTRA: encode_rows(rows[extra]).to_numpy() if extra else None},
             source_file=source_file,
             row_index=rows.index.to_numpy(dtype="int64"),
             session_id=session_id,

@@ -1,12 +1,17 @@
 """Source files of a domain, read exactly as they are, for the pipelines and the log.
 
 ``read_source`` returns the first visible sheet of a workbook or the whole of
-a CSV, header on the first row. Its index is each row's position below the
-header, the ``row_index`` the failure log records: index 0 is the row right
-under the header, which a spreadsheet shows as row 2 (row ``N`` shows as
-``N + 2``). Fully empty rows (blank lines, rows of empty cells) are not data
-and are skipped, but the rows after them keep their positions, so a logged
-row is always found at sheet row ``row_index + 2``.
+a CSV, header on the first row; ``read_tables`` returns a domain's tables of
+one file: a workbook's named sheets (each labelled ``<file>[<sheet>]``, the
+``source_file`` its rows are logged and loaded under), or the one table of a
+CSV or of a workbook's first visible sheet (labelled by the file's name).
+
+A table's index is each row's position below the header, the ``row_index``
+the failure log records: index 0 is the row right under the header, which a
+spreadsheet shows as row 2 (row ``N`` shows as ``N + 2``). Fully empty rows
+(blank lines, rows of empty cells) are not data and are skipped, but the
+rows after them keep their positions, so a logged row is always found at
+sheet row ``row_index + 2``.
 
 CSV cells are text as written (``"0012"`` stays ``"0012"``; an empty cell is
 ``""``), read as UTF-8 (with or without BOM), else GB18030 for files saved by
@@ -21,32 +26,29 @@ is ever shifted under another column. See ``_csv_reader`` and
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
 
+from work_data_hub.domain.table import ReferenceTable
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._csv_reader import read_csv_text
-from work_data_hub.io._xlsx_reader import read_sheet
+from work_data_hub.io._xlsx_reader import read_sheets
 
 __all__ = [
-    "REFERENCE_FILES",
     "SOURCE_SUFFIXES",
     "SourceListing",
     "list_sources",
     "read_reference",
     "read_source",
+    "read_tables",
     "source_name",
 ]
 
 SOURCE_SUFFIXES: Final = (".csv", ".xlsx")
-#: The reference files of a reference folder and the columns each must have.
-REFERENCE_FILES: Final = {
-    "plans.csv": ("计划代码", "计划名称"),
-    "company_mapping.csv": ("客户名称", "company_id"),
-}
 
 
 def source_name(path: Path) -> str:
@@ -100,6 +102,30 @@ def list_sources(source_dir: Path, domain: str) -> SourceListing:
     return SourceListing(files, skipped)
 
 
+def read_tables(path: str | Path, sheets: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """A source file's tables by the ``source_file`` label their rows carry.
+
+    ``sheets``: the workbook sheets to read, labelled ``<file>[<sheet>]``
+    (Excel forbids ``[`` and ``]`` in sheet names, so labels parse back);
+    ``None`` or a CSV: one table labelled by the file's name.
+
+    Raises:
+        SourceFileError: as ``read_source``, or a named sheet is missing.
+
+    >>> import tempfile
+    >>> source = Path(tempfile.mkdtemp()) / "2024-03.csv"
+    >>> _ = source.write_text("a\\n1\\n", encoding="utf-8")
+    >>> list(read_tables(source, sheets=("trustee", "investment")))
+    ['2024-03.csv']
+    """
+    path = _checked(path)
+    name = path.name
+    if path.suffix.lower() == ".csv":
+        return {name: _read_csv(path)}
+    tables = read_sheets(path, sheets)
+    return {name if sheet is None else f"{name}[{sheet}]": frame for sheet, frame in tables.items()}
+
+
 def read_source(path: str | Path) -> pd.DataFrame:
     """Read one source file as it is, indexed by each row's position below the header.
 
@@ -114,40 +140,50 @@ def read_source(path: str | Path) -> pd.DataFrame:
     >>> read_source(source).to_dict("index")
     {0: {'计划代码': '0012', '期末资产规模': '1.5'}, 2: {'计划代码': 'P2', '期末资产规模': ''}}
     """
+    (frame,) = read_tables(path).values()
+    return frame
+
+
+def _checked(path: str | Path) -> Path:
     path = Path(path)
     name = source_name(path)
     if name != path.name:
         raise SourceFileError(
             f"{name}: the file name is not UTF-8 text, which the failure log and the "
-            "database need: rename the file"
+            "database need: rename the file",
+            path=name,
         )
     if not path.is_file():
-        raise SourceFileError(f"{path} does not exist or is not a file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise SourceFileError(f"{name} cannot be read: {error.strerror}") from error
-        return read_csv_text(data, name)
-    if suffix == ".xlsx":
-        return read_sheet(path)
-    raise SourceFileError(f"{name}: only {', '.join(SOURCE_SUFFIXES)} sources are read")
+        raise SourceFileError(f"{path} does not exist or is not a file", path=path)
+    if path.suffix.lower() not in SOURCE_SUFFIXES:
+        raise SourceFileError(
+            f"{name}: only {', '.join(SOURCE_SUFFIXES)} sources are read", path=path
+        )
+    return path
 
 
-def read_reference(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read ``plans.csv`` and ``company_mapping.csv`` from a reference folder.
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceFileError(f"{path.name} cannot be read: {error.strerror}", path=path) from error
+    return read_csv_text(data, path.name)
+
+
+def read_reference(
+    folder: str | Path, specs: Sequence[ReferenceTable]
+) -> dict[ReferenceTable, pd.DataFrame]:
+    """Read each reference table's file (``<name>.csv``) from a reference folder.
 
     Raises:
         SourceFileError: a file is missing or unreadable, or lacks a column.
     """
     folder = Path(folder)
-    frames = []
-    for name, needed in REFERENCE_FILES.items():
-        frame = read_source(folder / name)
-        missing = [column for column in needed if column not in frame.columns]
+    frames = {}
+    for spec in specs:
+        frame = read_source(folder / spec.file)
+        missing = [column for column in spec.columns if column not in frame.columns]
         if missing:
-            raise SourceFileError(f"{folder / name} lacks the columns {missing}")
-        frames.append(frame)
-    plans, companies = frames
-    return plans, companies
+            raise SourceFileError(f"{folder / spec.file} lacks the columns {missing}", path=folder)
+        frames[spec] = frame
+    return frames

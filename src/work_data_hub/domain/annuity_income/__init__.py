@@ -1,24 +1,25 @@
-"""Annuity income: trustee and investment fees per customer and month."""
+"""Annuity income (收入明细): trustee and investment fees per customer and month."""
 
-from __future__ import annotations
+from work_data_hub.domain.annuity_income.spec import (
+    AMOUNTS,
+    BRONZE,
+    BUSINESS_TYPES,
+    COLUMNS,
+    GOLD,
+    NAME,
+    SPEC,
+    TABLE,
+    steps,
+)
 
-from typing import Final
-
-from work_data_hub.domain.annuity import annuity_steps, bronze_schema, gold_schema
-from work_data_hub.domain.pipeline import Step
-from work_data_hub.domain.reference import Reference
-
-__all__ = ["AMOUNTS", "BRONZE", "BUSINESS_TYPES", "COLUMNS", "GOLD", "NAME", "steps"]
-
-NAME: Final = "annuity_income"
-AMOUNTS: Final = ("固费", "浮费", "回补", "税")
-BUSINESS_TYPES: Final = ("企年受托", "企年投资", "职年受托", "职年投资")
-#: The source columns the pipeline needs (more may be present and are kept).
-COLUMNS: Final = ("月度", "计划代码", "客户名称", "业务类型", *AMOUNTS)
-BRONZE: Final = bronze_schema(NAME, amounts=AMOUNTS, choices={"业务类型": BUSINESS_TYPES})
-GOLD: Final = gold_schema(NAME, amounts=AMOUNTS)
-
-
-def steps(reference: Reference) -> list[Step]:
-    """The pipeline of this domain over ``reference``."""
-    return annuity_steps(NAME, bronze=BRONZE, gold=GOLD, amounts=AMOUNTS, reference=reference)
+__all__ = [
+    "AMOUNTS",
+    "BRONZE",
+    "BUSINESS_TYPES",
+    "COLUMNS",
+    "GOLD",
+    "NAME",
+    "SPEC",
+    "TABLE",
+    "steps",
+]

@@ -4,14 +4,19 @@ import pandas as pd
 import sqlalchemy
 from openpyxl import Workbook
 
-from tests.domain.runs import fixed_reference
-from work_data_hub.domain.explain import EXPLAIN_COLUMNS, Verdict, explain_failures
-from work_data_hub.domain.reference import Reference
-from work_data_hub.domain.replay import replay_failures
-from work_data_hub.domain.service import execute_domain
+from tests.workflows.runs import fixed_reference
 from work_data_hub.infrastructure.validation import generate_session_id
 from work_data_hub.io.database import Database
 from work_data_hub.io.sources import read_reference, read_source
+from work_data_hub.workflows import (
+    EXPLAIN_COLUMNS,
+    Verdict,
+    Workspace,
+    explain_failures,
+    reference_tables,
+    replay_failures,
+    run_domain,
+)
 
 
 def _seeds(manifest):
@@ -22,7 +27,7 @@ def _seeds(manifest):
 
 
 def test_every_seeded_row_is_explained_at_its_step_with_its_column(first_run):
-    explained = explain_failures(first_run.failures(), first_run.db_url)
+    explained = explain_failures(first_run.failures(), first_run.workspace())
     assert list(explained.columns) == list(EXPLAIN_COLUMNS)
     by_row = explained.set_index(["domain", "source_file", "row_index"])
     seeds = list(_seeds(first_run.manifest))
@@ -37,7 +42,7 @@ def test_every_seeded_row_is_explained_at_its_step_with_its_column(first_run):
 
 
 def test_reasons_name_the_failing_value(first_run):
-    explained = explain_failures(first_run.failures(), first_run.db_url)
+    explained = explain_failures(first_run.failures(), first_run.workspace())
     reasons = explained.groupby("step")["reason"].agg(set)
     assert reasons["plan_exists"] == {"plan code 'P9999' is not in plans"}
     assert reasons["drop_duplicates"] == {"exact duplicate of row 1 (loaded)"}
@@ -52,12 +57,9 @@ def test_reasons_name_the_failing_value(first_run):
 
 
 def test_rows_that_would_pass_against_fixed_reference_say_so(first_run, tmp_path):
-    plans, companies = read_reference(fixed_reference(first_run, tmp_path / "fixed"))
-    explained = explain_failures(
-        first_run.failures(),
-        first_run.db_url,
-        reference=Reference.from_frames(plans=plans, companies=companies),
-    )
+    fixed = fixed_reference(first_run, tmp_path / "fixed")
+    workspace = Workspace.open(first_run.db_url, reference_dir=fixed)  # overlaid, not loaded
+    explained = explain_failures(first_run.failures(), workspace)
     fixable = explained["error_type"].isin(["ENRICHMENT_FAILED", "FK_CONSTRAINT_VIOLATION"])
     assert (explained.loc[fixable, "verdict"] == Verdict.PASSES_NOW).all()
     assert explained.loc[fixable, ["step", "reason"]].isna().all().all()
@@ -69,30 +71,25 @@ def test_a_selection_explains_only_its_rows(first_run):
     one = (failures["error_type"] == "FK_CONSTRAINT_VIOLATION") & (
         failures["source_file"] == "2024-03.xlsx"
     )
-    explained = explain_failures(failures, first_run.db_url, selected=one)
+    explained = explain_failures(failures, first_run.workspace(), selected=one)
     assert len(explained) == one.sum() == 2  # one per domain
     assert set(explained["step"]) == {"plan_exists"}
 
 
 def test_rows_a_replay_loaded_are_reported_as_already_loaded(first_run, tmp_path):
-    plans, companies = read_reference(fixed_reference(first_run, tmp_path / "fixed"))
-    database = first_run.database
-    database.upsert_reference(plans=plans, companies=companies)
+    fixed = fixed_reference(first_run, tmp_path / "fixed")
+    workspace = Workspace.open(first_run.db_url, reference_dir=fixed, upsert=True)
     replay = replay_failures(
-        first_run.failures(),
-        session_id=generate_session_id(),
-        database=database,
-        reference=first_run.reference(),
-        logs_dir=first_run.logs,
+        first_run.failures(), workspace, session_id=generate_session_id(), logs_dir=first_run.logs
     )
-    explained = explain_failures(first_run.failures(), first_run.db_url)
+    explained = explain_failures(first_run.failures(), first_run.workspace())
     loaded = explained[explained["verdict"] == Verdict.ALREADY_LOADED]
     assert len(loaded) == replay.fixed > 0
     assert set(loaded["reason"]) == {f"loaded by session {replay.session_id}"}
 
 
 def test_an_empty_log_explains_to_an_empty_frame(first_run):
-    explained = explain_failures(first_run.failures().iloc[:0], first_run.db_url)
+    explained = explain_failures(first_run.failures().iloc[:0], first_run.workspace())
     assert explained.empty
     assert list(explained.columns) == list(EXPLAIN_COLUMNS)
     assert isinstance(explained, pd.DataFrame)
@@ -114,7 +111,7 @@ def test_a_place_that_holds_another_row_now_is_superseded(first_run):
             book.active.append(list(row))
         book.save(path)
     result_session = generate_session_id()
-    result = execute_domain(
+    result = run_domain(
         fk["domain"],
         session_id=result_session,
         source_dir=first_run.sources,
@@ -122,7 +119,7 @@ def test_a_place_that_holds_another_row_now_is_superseded(first_run):
         logs_dir=first_run.root / "other_logs",
     )
     assert result.ok
-    explained = explain_failures(failures, first_run.db_url).set_index(
+    explained = explain_failures(failures, first_run.workspace()).set_index(
         ["domain", "source_file", "row_index"]
     )
     row = explained.loc[(fk["domain"], fk["source_file"], fk["row_index"])]
@@ -133,10 +130,9 @@ def test_a_place_that_holds_another_row_now_is_superseded(first_run):
 def test_explaining_creates_nothing_in_the_database(tmp_path, first_run):
     url = f"sqlite:///{tmp_path / 'reference_only.db'}"
     database = Database(url)
-    plans, companies = first_run.database.reference_frames()
-    database.upsert_reference(plans=plans, companies=companies)
+    database.upsert_reference(read_reference(first_run.sources / "reference", reference_tables()))
     before = sqlalchemy.inspect(sqlalchemy.create_engine(url)).get_table_names()
-    explained = explain_failures(first_run.failures(), url)
+    explained = explain_failures(first_run.failures(), Workspace.open(url))
     # no load of these files committed here: nothing of them counts
     assert set(explained["verdict"]) == {Verdict.NOT_RUN}
     assert explained["reason"].str.contains("never committed a load").all()
@@ -146,6 +142,6 @@ def test_explaining_creates_nothing_in_the_database(tmp_path, first_run):
 
 def test_rows_of_an_unknown_domain_are_not_run_and_say_why(first_run):
     failures = first_run.failures().assign(domain="annuity_retired")
-    explained = explain_failures(failures, first_run.db_url)
+    explained = explain_failures(failures, first_run.workspace())
     assert set(explained["verdict"]) == {Verdict.NOT_RUN}
     assert explained["reason"].str.startswith("unknown domain 'annuity_retired'").all()

@@ -1,4 +1,4 @@
-"""Runs of both domains over generated sources into a real SQLite file, and their fixes."""
+"""Runs of every domain over generated sources into a real SQLite file, and their fixes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from work_data_hub.domain.reference import Reference
+from work_data_hub.domain.reference import COMPANIES, PLANS
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.domain.service import execute_domain
 from work_data_hub.infrastructure.validation import (
     ErrorType,
     FailureExporter,
@@ -19,6 +18,7 @@ from work_data_hub.infrastructure.validation import (
 )
 from work_data_hub.io.database import Database
 from work_data_hub.io.sources import read_reference
+from work_data_hub.workflows import Workspace, load_reference, reference_tables, run_domain
 
 
 @dataclass
@@ -39,19 +39,20 @@ class Run:
     def failures(self) -> pd.DataFrame:
         return read_failures(FailureExporter(self.session_id, self.logs).output_file)
 
-    def reference(self) -> Reference:
-        plans, companies = self.database.reference_frames()
-        return Reference.from_frames(plans=plans, companies=companies)
+    def workspace(self) -> Workspace:
+        """The run's database and its reference data as they are now."""
+        return Workspace.open(self.db_url)
 
 
 def run_all(root: Path, sources: Path, reference: Path, name: str) -> Run:
-    """Load ``reference`` into a new database ``root/name.db``, run both domains."""
+    """Load ``reference`` into a new database ``root/name.db``, run every domain that
+    has sources."""
     db_url = f"sqlite:///{root / name}.db"
-    plans, companies = read_reference(reference)
-    Database(db_url).upsert_reference(plans=plans, companies=companies)
+    domains = [domain for domain in DOMAINS if (sources / domain).is_dir()]
+    assert not load_reference(db_url, reference, domains)
     session_id = generate_session_id()
-    for domain in DOMAINS:
-        result = execute_domain(
+    for domain in domains:
+        result = run_domain(
             domain,
             session_id=session_id,
             source_dir=sources,
@@ -65,7 +66,8 @@ def run_all(root: Path, sources: Path, reference: Path, name: str) -> Run:
 
 def fixed_reference(run: Run, folder: Path) -> Path:
     """The run's reference files plus a mapping for every unknown customer and plan logged."""
-    plans, companies = read_reference(run.sources / "reference")
+    files = read_reference(run.sources / "reference", reference_tables())
+    plans, companies = files[PLANS], files[COMPANIES]
     failures = run.failures()
     raw = failures["raw_data"].map(json.loads)
     unknown_names = sorted(
@@ -99,4 +101,7 @@ def fixed_reference(run: Run, folder: Path) -> Path:
             ),
         ]
     ).to_csv(folder / "company_mapping.csv", index=False)
+    for spec, frame in files.items():  # the other tables as they were
+        if spec not in (PLANS, COMPANIES):
+            frame.to_csv(folder / spec.file, index=False)
     return folder

@@ -31,20 +31,19 @@ a database error) is reported on its ``FileRerun`` and the next file runs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.domain.duplicates import fingerprints
 from work_data_hub.domain.pipeline import PipelineRun, run_steps
-from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data import source_rows
-from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import LoadKind
+from work_data_hub.workflows.workspace import Workspace
 
 __all__ = ["FileRerun", "rerun_failures"]
 
@@ -145,8 +144,7 @@ def _rerun_file(
     source_file: str,
     in_file: pd.DataFrame,
     *,
-    database: Database,
-    reference: Reference,
+    workspace: Workspace,
     session_id: str,
     explain: bool,
     create_tables: bool,
@@ -167,8 +165,8 @@ def _rerun_file(
     logged = placed[placed["chosen"]].drop(columns="chosen")
     if logged.empty:
         return
-    spec = DOMAINS[domain]
-    database.add_domain(domain, amounts=spec.amounts, texts=spec.texts, create=create_tables)
+    spec, database = DOMAINS[domain], workspace.database
+    database.add_domain(spec.table, create=create_tables)
     current, superseded_sessions, uncommitted = _stale_sessions(
         database.loads(domain, [source_file]), placed["session_id"], source_file
     )
@@ -204,7 +202,7 @@ def _rerun_file(
     raw = source_rows(batch)
     run = None
     if len(batch):
-        steps = spec.steps(replace(reference, loaded=_loaded_by_fingerprint(lineage)))
+        steps = spec.steps(workspace.reference, _loaded_by_fingerprint(lineage))
         run = run_steps(
             raw,
             steps,
@@ -228,21 +226,23 @@ def _rerun_file(
 
 def rerun_failures(
     failures: pd.DataFrame,
-    selected: pd.Series,
+    workspace: Workspace,
     *,
-    database: Database,
-    reference: Reference,
     session_id: str,
+    selected: pd.Series | None = None,
     explain: bool = False,
     create_tables: bool = True,
 ) -> Iterator[FileRerun]:
-    """Run the ``selected`` rows of a failure log again, one source file at a time.
+    """Run the ``selected`` rows (default: all) of a failure log again, one source
+    file at a time, against ``workspace``'s database and reference data.
 
     ``failures`` is a whole log (``read_failures``); ``selected`` a boolean
     mask over it (missing values count as not selected); of a row logged
     several times only the latest entry counts. ``create_tables=False``
     leaves the database as it is (explaining only reads).
     """
+    if selected is None:
+        selected = pd.Series(True, index=failures.index)
     entries = latest_entries(failures)
     chosen = selected.reindex(entries.index).fillna(False).astype(bool)
     entries = entries.assign(chosen=chosen.to_numpy())
@@ -256,8 +256,7 @@ def rerun_failures(
                 str(domain),
                 str(source_file),
                 in_file,
-                database=database,
-                reference=reference,
+                workspace=workspace,
                 session_id=session_id,
                 explain=explain,
                 create_tables=create_tables,

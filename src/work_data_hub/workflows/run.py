@@ -1,10 +1,11 @@
-"""``execute_domain``: one domain's source files through its pipeline into the database.
+"""``run_domain``: one domain's source files through its pipeline into the database.
 
 Every rejected row goes to the session's failure log (appended, so several
 domains and processes share one file), every kept row to the domain's table
 with its lineage; the ledger records each committed file load in the same
-transaction. Per source file: rows read = rows loaded + rows logged, checked
-before the load commits.
+transaction. Per source table (a file, or one sheet of a workbook): rows
+read = rows loaded + rows logged, checked before the load commits; a
+workbook's sheets load together or not at all.
 
 Nothing one file does stops the others: any failure of a file (unreadable,
 a row that does not line up, a log or database error, a bug) is that file's
@@ -35,18 +36,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.errors import ResumeConflictError, WorkDataHubError
+from work_data_hub.domain.spec import NOTHING_LOADED, DomainSpec
+from work_data_hub.errors import ResumeConflictError, SourceFileError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, read_failures
-from work_data_hub.io.database import Database
+from work_data_hub.io.database import Database, sqlite_file
 from work_data_hub.io.file_loads import FileLoad, LoadKind
-from work_data_hub.io.sources import list_sources, read_source, source_name
+from work_data_hub.io.sources import list_sources, read_reference, read_tables, source_name
+from work_data_hub.workflows.workspace import Workspace, reference_tables
 
-__all__ = ["DomainResult", "FileResult", "describe_error", "execute_domain"]
+__all__ = ["DomainResult", "FileResult", "describe_error", "load_reference", "run_domain"]
 
 
 @dataclass
 class FileResult:
-    """What happened to one source file."""
+    """What happened to one source table (a file, or a sheet of a workbook)."""
 
     source_file: str
     read: int = 0
@@ -170,53 +173,80 @@ def _not_logged_yet(
     return fresh
 
 
+def _tables_of(path: Path, sheets: tuple[str, ...] | None) -> list[str]:
+    """The ``source_file`` labels a file's tables will carry, before reading it."""
+    name = source_name(path)
+    if sheets is None or path.suffix.lower() == ".csv":
+        return [name]
+    return [f"{name}[{sheet}]" for sheet in sheets]
+
+
+def _resumed(
+    path: Path, digest: str, spec: DomainSpec, session_id: str, database: Database
+) -> pd.DataFrame | None:
+    """The ledger rows of this session's committed load of the file, byte for byte the
+    same (one per table), or None when the file must run."""
+    labels = _tables_of(path, spec.sheets)
+    loads = database.loads(spec.name, labels)
+    mine = loads[
+        (loads["kind"] == LoadKind.LOAD.value)
+        & (loads["session_id"] == session_id)
+        & (loads["file_sha256"] == digest)
+    ].drop_duplicates("source_file", keep="last")
+    return mine.set_index("source_file") if set(mine["source_file"]) == set(labels) else None
+
+
 def _run_file(
     path: Path,
-    result: FileResult,
     *,
-    domain: str,
+    spec: DomainSpec,
     session_id: str,
     database: Database,
     reference: Reference,
     exporter: FailureExporter,
     earlier: _EarlierEntries | None,
-) -> None:
+) -> list[FileResult]:
     digest = _sha256(path)
     if earlier is not None:  # a resumed session
-        loads = database.loads(domain, [result.source_file])
-        mine = loads[
-            (loads["kind"] == LoadKind.LOAD.value)
-            & (loads["session_id"] == session_id)
-            & (loads["file_sha256"] == digest)
-        ]
-        if len(mine):
-            _resume(result, mine.iloc[-1], earlier)
-            return
-    raw = read_source(path)
-    run = run_steps(
-        raw,
-        DOMAINS[domain].steps(reference),
-        session_id=session_id,
-        domain=domain,
-        source_file=result.source_file,
-    )
-    logged_before = _NO_ENTRIES if earlier is None else earlier.of(result.source_file)
-    exporter.export(_not_logged_yet(run.failures, logged_before, result.source_file))
-    result.read = len(raw)
-    result.failed = run.failed_by_type()
-    entry = FileLoad(
-        domain,
-        result.source_file,
-        session_id,
-        rows_read=len(raw),
-        rows_loaded=len(run.kept),
-        rows_logged=len(run.failures),
-        file_sha256=digest,
-    )
-    result.loaded = database.load(run.kept, entry)
+        done = _resumed(path, digest, spec, session_id, database)
+        if done is not None:
+            results = [FileResult(str(label)) for label in done.index]
+            for result, (_, earlier_load) in zip(results, done.iterrows(), strict=True):
+                _resume(result, earlier_load, earlier)
+            return results
+    steps = spec.steps(reference, NOTHING_LOADED)
+    runs = {
+        label: (
+            raw,
+            run_steps(raw, steps, session_id=session_id, domain=spec.name, source_file=label),
+        )
+        for label, raw in read_tables(path, spec.sheets).items()
+    }
+    logged = [
+        _not_logged_yet(run.failures, _NO_ENTRIES if earlier is None else earlier.of(label), label)
+        for label, (_, run) in runs.items()
+    ]
+    exporter.export(pd.concat(logged, ignore_index=True))  # all of the file's failures at once
+    results, parts = [], []
+    for label, (raw, run) in runs.items():
+        result = FileResult(label, read=len(raw), failed=run.failed_by_type())
+        entry = FileLoad(
+            spec.name,
+            label,
+            session_id,
+            rows_read=len(raw),
+            rows_loaded=len(run.kept),
+            rows_logged=len(run.failures),
+            file_sha256=digest,
+        )
+        results.append(result)
+        parts.append((run.kept, entry))
+    for result, loaded in zip(results, database.load_all(parts), strict=True):
+        result.loaded = loaded
+    return results
 
 
-def execute_domain(
+def run_domain(
     domain: str,
     *,
     session_id: str,
@@ -230,38 +260,62 @@ def execute_domain(
 
     ``resume``: the session may have run before (an id given again): skip
     the files it loaded, and log nothing twice. ``on_file`` is called after
-    each source file (for progress displays).
+    each source table (for progress displays).
     """
     result = DomainResult(domain)
     try:
+        spec = DOMAINS[domain]
         listing = list_sources(source_dir, domain)
         result.skipped = listing.skipped
-        spec = DOMAINS[domain]
-        database = Database(db_url)
-        database.add_domain(domain, amounts=spec.amounts, texts=spec.texts)
-        plans, companies = database.reference_frames()
-        reference = Reference.from_frames(plans=plans, companies=companies)
+        workspace = Workspace.open(db_url, must_exist=False)
+        workspace.database.add_domain(spec.table)
         exporter = FailureExporter(session_id, logs_dir)
         earlier = _EarlierEntries(exporter, domain) if resume else None
     except Exception as error:  # any failure of the domain is the domain's error
         result.error, result.detail = describe_error(error)
         return result
     for path in listing.files:
-        file_result = FileResult(source_name(path))
-        result.files.append(file_result)
         try:
-            _run_file(
+            files = _run_file(
                 path,
-                file_result,
-                domain=domain,
+                spec=spec,
                 session_id=session_id,
-                database=database,
-                reference=reference,
+                database=workspace.database,
+                reference=workspace.reference,
                 exporter=exporter,
                 earlier=earlier,
             )
         except Exception as error:  # any failure of one file is that file's error
-            file_result.error, file_result.detail = describe_error(error)
-        if on_file is not None:
-            on_file(file_result)
+            failed = FileResult(source_name(path))
+            failed.error, failed.detail = describe_error(error)
+            files = [failed]
+        result.files.extend(files)
+        for file in files:
+            if on_file is not None:
+                on_file(file)
     return result
+
+
+def load_reference(db_url: str, folder: Path, domains: list[str]) -> dict[str, str]:
+    """Upsert the reference files ``domains`` need from ``folder`` into the database
+    (an SQLite file's folder is made); return why a domain cannot run, for the
+    domains whose reference file is missing.
+
+    Raises:
+        SourceFileError: there is no such folder, or a file in it cannot be read.
+    """
+    if not folder.is_dir():
+        raise SourceFileError(f"no reference folder {folder}", path=folder)
+    specs = reference_tables(domains)
+    missing = {spec for spec in specs if not (folder / spec.file).is_file()}
+    frames = read_reference(folder, [spec for spec in specs if spec not in missing])
+    file = sqlite_file(db_url)
+    if file is not None:  # the default works on a fresh clone
+        file.parent.mkdir(parents=True, exist_ok=True)
+    Database(db_url).upsert_reference(frames)
+    return {
+        domain: f"reference data: no {spec.file} in {folder}"
+        for domain in domains
+        for spec in DOMAINS[domain].reference
+        if spec in missing
+    }

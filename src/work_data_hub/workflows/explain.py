@@ -12,26 +12,26 @@ no row index, a database error).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 import pandas as pd
 
-from work_data_hub.domain.reference import Reference
-from work_data_hub.domain.rerun import rerun_failures
 from work_data_hub.infrastructure.validation import generate_session_id
-from work_data_hub.io.database import Database, existing_database
+from work_data_hub.workflows.rerun import rerun_failures
+from work_data_hub.workflows.workspace import Workspace
 
 __all__ = ["EXPLAIN_COLUMNS", "Verdict", "explain_failures"]
 
 
-class Verdict:
+class Verdict(StrEnum):
     """What rerunning a logged row says about it today."""
 
-    FAILS: Final = "fails"
-    PASSES_NOW: Final = "passes now"
-    ALREADY_LOADED: Final = "already loaded"
-    SUPERSEDED: Final = "superseded"
-    NOT_RUN: Final = "not run"
+    FAILS = "fails"
+    PASSES_NOW = "passes now"
+    ALREADY_LOADED = "already loaded"
+    SUPERSEDED = "superseded"
+    NOT_RUN = "not run"
 
 
 #: The columns ``explain_failures`` returns, in order.
@@ -50,61 +50,53 @@ EXPLAIN_COLUMNS: Final = (
 
 
 def explain_failures(
-    failures: pd.DataFrame,
-    database: Database | str,
-    *,
-    selected: pd.Series | None = None,
-    reference: Reference | None = None,
+    failures: pd.DataFrame, workspace: Workspace, *, selected: pd.Series | None = None
 ) -> pd.DataFrame:
     """Return one row per selected failed row: the step that rejects it today and why.
 
     A row logged more than once (a session that ran its file twice) is
-    explained once, by its latest entry.
+    explained once, by its latest entry. Nothing is loaded, logged or created.
 
     Args:
         failures: a failure log (``read_failures``). Pass the whole log and
             choose rows with ``selected``: the other rows of the same file
             decide which copy of a duplicate is the first.
+        workspace: the database whose loads and reference data count
+            (``Workspace.open``, perhaps with a reference folder overlaid).
         selected: a boolean mask over ``failures`` (default: every row).
-        database: the database (or its SQLAlchemy URL; an SQLite file must
-            exist) whose reference data and loaded rows count.
-        reference: reference data to use instead of the database's.
 
     Columns: ``EXPLAIN_COLUMNS``. ``error_type`` is as logged;
     ``error_type_now``, ``step``, ``columns`` and ``reason`` are empty when
     the row passes now.
 
     >>> import tempfile
-    >>> db = Database(f"sqlite:///{tempfile.mkdtemp()}/wdh.db")
-    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
-    ...                     companies=pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]}))
+    >>> from work_data_hub.domain import annuity_performance
+    >>> from work_data_hub.domain.reference import COMPANIES, PLANS
+    >>> from work_data_hub.io.file_loads import FileLoad
+    >>> workspace = Workspace.open(f"sqlite:///{tempfile.mkdtemp()}/wdh.db", must_exist=False)
+    >>> db = workspace.database
+    >>> plans = pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]})
+    >>> companies = pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]})
+    >>> db.upsert_reference({PLANS: plans, COMPANIES: companies})
+    >>> # the run that logged row 17 loaded the rest of its file (none here)
+    >>> db.add_domain(annuity_performance.TABLE)
+    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
+    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
+    0
     >>> row = ('{"月度":"202403","计划代码":"P9","客户名称":"甲公司","期初资产规模":"1",'
     ...        '"期末资产规模":"2","投资收益":"1","当期收益率":"0.5"}')
     >>> log = pd.DataFrame({"session_id": ["etl_20240401_120000_abcdef"],
     ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
     ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
     ...                     "raw_data": [row]})
-    >>> # the run that logged row 17 loaded the rest of its file (none here)
-    >>> from work_data_hub.io.file_loads import FileLoad
-    >>> db.add_domain("annuity_performance", amounts=["期初资产规模", "期末资产规模"])
-    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
-    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
-    0
-    >>> explain_failures(log, db)[["row_index", "step", "reason"]].to_dict("records")
+    >>> workspace = Workspace.open(str(db.engine.url))  # its reference data, as loaded now
+    >>> explain_failures(log, workspace)[["row_index", "step", "reason"]].to_dict("records")
     [{'row_index': 17, 'step': 'plan_exists', 'reason': "plan code 'P9' is not in plans"}]
     """
-    if isinstance(database, str):
-        database = existing_database(database)
-    if reference is None:
-        plans, companies = database.reference_frames()
-        reference = Reference.from_frames(plans=plans, companies=companies)
-    if selected is None:
-        selected = pd.Series(True, index=failures.index)
     runs = rerun_failures(
         failures,
-        selected,
-        database=database,
-        reference=reference,
+        workspace,
+        selected=selected,
         session_id=generate_session_id(),
         explain=True,
         create_tables=False,

@@ -5,37 +5,37 @@ import json
 import pandas as pd
 import sqlalchemy
 
-from tests.domain.runs import fixed_reference, run_all
+from tests.workflows.runs import fixed_reference, run_all
 from work_data_hub.domain import annuity_performance
-from work_data_hub.domain.replay import replay_failures
+from work_data_hub.domain.reference import COMPANIES, PLANS
+from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import generate_session_id, read_failures
 from work_data_hub.io.database import Database
 from work_data_hub.io.sources import read_reference
+from work_data_hub.workflows import reference_tables, replay_failures
 
 RUN_COLUMNS = ["id", "session_id", "replayed_from"]  # differ between runs by design
 LOG_KEY = ["domain", "source_file", "row_index", "error_type", "raw_data"]
 
 
 def _fix(run, folder):
-    plans, companies = read_reference(fixed_reference(run, folder))
-    run.database.upsert_reference(plans=plans, companies=companies)
+    run.database.upsert_reference(read_reference(fixed_reference(run, folder), reference_tables()))
     return folder
 
 
 def _replay(run, failures=None, selected=None):
     return replay_failures(
         run.failures() if failures is None else failures,
+        run.workspace(),
         selected=selected,
         session_id=generate_session_id(),
-        database=run.database,
-        reference=run.reference(),
         logs_dir=run.logs,
     )
 
 
 def _table(db_url, domain):
     database = Database(db_url)
-    database.add_domain(domain, amounts=(), texts=())
+    database.add_domain(DOMAINS[domain].table)
     rows = database.rows(domain).drop(columns=RUN_COLUMNS)
     return rows.sort_values(["source_file", "row_index"], ignore_index=True)
 
@@ -78,7 +78,7 @@ def test_fixed_rows_carry_their_original_lineage(first_run, tmp_path):
     _fix(first_run, tmp_path / "fixed")
     result = _replay(first_run)
     rows = first_run.database
-    rows.add_domain(annuity_performance.NAME, amounts=annuity_performance.AMOUNTS)
+    rows.add_domain(annuity_performance.TABLE)
     loaded = rows.rows(annuity_performance.NAME)
     replayed = loaded[loaded["replayed_from"].notna()]
     assert set(replayed["replayed_from"]) == {first_run.session_id}
@@ -106,14 +106,12 @@ def test_replaying_twice_loads_nothing_twice(first_run, tmp_path):
 
 def test_a_replay_log_replays_in_turn(first_run, tmp_path):
     # fix only the company mapping first; plans later
-    plans, companies = read_reference(fixed_reference(first_run, tmp_path / "fixed"))
+    fixed = read_reference(fixed_reference(first_run, tmp_path / "fixed"), reference_tables())
     database = first_run.database
-    database.upsert_reference(
-        plans=read_reference(first_run.sources / "reference")[0], companies=companies
-    )
+    database.upsert_reference({COMPANIES: fixed[COMPANIES]})
     first = _replay(first_run)
     assert first.counts.xs("FK_CONSTRAINT_VIOLATION", level="error_type")["fixed"].sum() == 0
-    database.upsert_reference(plans=plans, companies=companies)
+    database.upsert_reference({PLANS: fixed[PLANS]})
     second = _replay(first_run, failures=read_failures(first.log))
     assert second.counts.xs("FK_CONSTRAINT_VIOLATION", level="error_type")["fixed"].sum() == 2 * 3
     assert second.replayed_from == first.session_id
@@ -145,8 +143,10 @@ def _duplicate_source(run_root):
 
 def _map_new_customer(run):
     run.database.upsert_reference(
-        plans=pd.DataFrame({"计划代码": ["P0012"], "计划名称": ["一"]}),
-        companies=pd.DataFrame({"客户名称": ["新客户有限公司"], "company_id": ["C9"]}),
+        {
+            PLANS: pd.DataFrame({"计划代码": ["P0012"], "计划名称": ["一"]}),
+            COMPANIES: pd.DataFrame({"客户名称": ["新客户有限公司"], "company_id": ["C9"]}),
+        }
     )
 
 

@@ -18,22 +18,29 @@ replay's own log can be replayed in turn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Final
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.reference import Reference
-from work_data_hub.domain.rerun import rerun_failures
 from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
-from work_data_hub.io.database import Database
+from work_data_hub.workflows.rerun import rerun_failures
+from work_data_hub.workflows.workspace import Workspace
 
-__all__ = ["REPLAY_COUNTS", "ReplayResult", "replay_failures"]
+__all__ = ["Outcome", "ReplayResult", "replay_failures"]
 
-#: Per domain and logged error type: rows selected, and what became of them.
-REPLAY_COUNTS: Final = ("selected", "fixed", "still_failing", "already_loaded", "not_run")
+
+class Outcome(StrEnum):
+    """Per domain and logged error type: rows selected, and what became of them (the
+    columns of ``ReplayResult.counts``, in this order)."""
+
+    SELECTED = "selected"
+    FIXED = "fixed"
+    STILL_FAILING = "still_failing"
+    ALREADY_LOADED = "already_loaded"
+    NOT_RUN = "not_run"
 
 
 @dataclass
@@ -51,16 +58,16 @@ class ReplayResult:
         return int(self.counts["fixed"].sum())
 
 
-def _tally(logged: pd.Series, outcome: str, counts: dict[tuple[str, str, str], int]) -> None:
+def _tally(logged: pd.Series, outcome: Outcome, counts: dict[tuple[str, str, str], int]) -> None:
     for error_type, number in logged.value_counts().items():
-        key = (str(logged.name), str(error_type), outcome)
+        key = (str(logged.name), str(error_type), outcome.value)
         counts[key] = counts.get(key, 0) + int(number)
 
 
 def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
     if not counts:
         index = pd.MultiIndex.from_tuples([], names=["domain", "error_type"])
-        return pd.DataFrame({c: pd.Series([], dtype="int64") for c in REPLAY_COUNTS}, index=index)
+        return pd.DataFrame({c.value: pd.Series([], dtype="int64") for c in Outcome}, index=index)
     frame = pd.DataFrame(
         [(*key, rows) for key, rows in counts.items()],
         columns=["domain", "error_type", "outcome", "rows"],
@@ -68,7 +75,7 @@ def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
     table = frame.pivot_table(
         index=["domain", "error_type"], columns="outcome", values="rows", aggfunc="sum"
     )
-    table = table.reindex(columns=list(REPLAY_COUNTS)).fillna(0).astype("int64")
+    table = table.reindex(columns=[c.value for c in Outcome]).fillna(0).astype("int64")
     table.columns.name = None
     # domains in the log's order, error types in ErrorType's
     order = {e.value: n for n, e in enumerate(ErrorType)}
@@ -78,41 +85,42 @@ def _counts_frame(counts: dict[tuple[str, str, str], int]) -> pd.DataFrame:
 
 def replay_failures(
     failures: pd.DataFrame,
+    workspace: Workspace,
     *,
-    selected: pd.Series | None = None,
     session_id: str,
-    database: Database,
-    reference: Reference,
     logs_dir: Path,
+    selected: pd.Series | None = None,
 ) -> ReplayResult:
     """Replay the ``selected`` rows (default: all) of one session's log as ``session_id``.
 
     ``failures`` is the whole log (``read_failures``): rows of the same source
     file that are not selected still decide which copy of a duplicate is the
-    first. ``reference`` is the reference data to check against now.
+    first. ``workspace``: the database to load into, and the reference data to
+    check against now.
 
     >>> import tempfile
+    >>> from work_data_hub.domain import annuity_performance
+    >>> from work_data_hub.domain.reference import COMPANIES, PLANS
+    >>> from work_data_hub.io.file_loads import FileLoad
     >>> folder = Path(tempfile.mkdtemp())
-    >>> db = Database(f"sqlite:///{folder}/wdh.db")
-    >>> db.upsert_reference(plans=pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]}),
-    ...                     companies=pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]}))
+    >>> workspace = Workspace.open(f"sqlite:///{folder}/wdh.db", must_exist=False)
+    >>> db = workspace.database
+    >>> plans = pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]})
+    >>> companies = pd.DataFrame({"客户名称": ["甲公司"], "company_id": ["C1"]})
+    >>> db.upsert_reference({PLANS: plans, COMPANIES: companies})
+    >>> # the run that logged row 17 loaded the rest of its file (none here)
+    >>> db.add_domain(annuity_performance.TABLE)
+    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
+    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
+    0
     >>> row = ('{"月度":"202403","计划代码":"P1","客户名称":"甲公司","期初资产规模":"1",'
     ...        '"期末资产规模":"2","投资收益":"1","当期收益率":"0.5"}')
     >>> log = pd.DataFrame({"session_id": ["etl_20240401_120000_abcdef"],
     ...                     "domain": ["annuity_performance"], "source_file": ["2024-03.xlsx"],
     ...                     "row_index": [17], "error_type": ["FK_CONSTRAINT_VIOLATION"],
     ...                     "raw_data": [row]})
-    >>> # the run that logged row 17 loaded the rest of its file (none here)
-    >>> from work_data_hub.io.file_loads import FileLoad
-    >>> db.add_domain("annuity_performance", amounts=["期初资产规模", "期末资产规模"])
-    >>> db.load(pd.DataFrame(), FileLoad("annuity_performance", "2024-03.xlsx",
-    ...         "etl_20240401_120000_abcdef", rows_read=1, rows_loaded=0, rows_logged=1))
-    0
-    >>> plans, companies = db.reference_frames()
-    >>> result = replay_failures(log, session_id="etl_20240402_090000_fedcba", database=db,
-    ...                          reference=Reference.from_frames(plans=plans,
-    ...                                                          companies=companies),
-    ...                          logs_dir=folder)
+    >>> result = replay_failures(log, Workspace.open(str(db.engine.url)),
+    ...                          session_id="etl_20240402_090000_fedcba", logs_dir=folder)
     >>> result.counts.reset_index().to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
     [{'domain': 'annuity_performance', 'error_type': 'FK_CONSTRAINT_VIOLATION',
       'selected': 1, 'fixed': 1, 'still_failing': 0, 'already_loaded': 0, 'not_run': 0}]
@@ -125,20 +133,19 @@ def replay_failures(
     exporter = FailureExporter(session_id, logs_dir)
     counts: dict[tuple[str, str, str], int] = {}
     errors: dict[str, str] = {}
-    runs = rerun_failures(
-        failures, selected, database=database, reference=reference, session_id=session_id
-    )
+    database = workspace.database
+    runs = rerun_failures(failures, workspace, selected=selected, session_id=session_id)
     for rerun in runs:
         logged_type = rerun.logged["error_type"].astype(str).rename(rerun.domain)
-        _tally(logged_type, "selected", counts)
+        _tally(logged_type, Outcome.SELECTED, counts)
         where = f"{rerun.domain}/{rerun.source_file}"
         if rerun.error is not None:
-            _tally(logged_type, "not_run", counts)
+            _tally(logged_type, Outcome.NOT_RUN, counts)
             errors[where] = rerun.error
             continue
-        _tally(logged_type.loc[rerun.slots.index], "already_loaded", counts)
+        _tally(logged_type.loc[rerun.slots.index], Outcome.ALREADY_LOADED, counts)
         reasons = pd.concat([rerun.not_run, rerun.superseded])
-        _tally(logged_type.loc[reasons.index], "not_run", counts)
+        _tally(logged_type.loc[reasons.index], Outcome.NOT_RUN, counts)
         if len(reasons):
             errors[where] = f"{len(reasons)} rows not run: {reasons.iloc[0]}"
         if rerun.load_session is None or rerun.todo.empty:
@@ -149,11 +156,13 @@ def replay_failures(
             if still is not None and len(still):
                 exporter.export(still)
         except (WorkDataHubError, OSError) as error:
-            _tally(logged_type.loc[rerun.todo], "not_run", counts)
+            _tally(logged_type.loc[rerun.todo], Outcome.NOT_RUN, counts)
             errors[where] = f"nothing replayed: {' '.join(str(error).split())}"
             continue
         if still is not None:
-            _tally(logged_type.loc[still["row_index"].astype("int64")], "still_failing", counts)
+            _tally(
+                logged_type.loc[still["row_index"].astype("int64")], Outcome.STILL_FAILING, counts
+            )
         try:
             added = database.add_replayed(
                 rerun.domain,
@@ -165,12 +174,12 @@ def replay_failures(
                 rows_logged=0 if still is None else len(still),
             )
         except (WorkDataHubError, SQLAlchemyError) as error:
-            _tally(logged_type.loc[kept.index], "not_run", counts)
+            _tally(logged_type.loc[kept.index], Outcome.NOT_RUN, counts)
             errors[where] = f"fixed rows not loaded: {' '.join(str(error).split())}"
             continue
-        _tally(logged_type.loc[added], "fixed", counts)
+        _tally(logged_type.loc[added], Outcome.FIXED, counts)
         # rows whose slot another run filled between the rerun and the insert
-        _tally(logged_type.loc[kept.index.difference(added)], "already_loaded", counts)
+        _tally(logged_type.loc[kept.index.difference(added)], Outcome.ALREADY_LOADED, counts)
     return ReplayResult(
         session_id=session_id,
         replayed_from=replayed_from,

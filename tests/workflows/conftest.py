@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.domain.runs import Run, run_all
+from tests.workflows.runs import Run, run_all
 from work_data_hub.samples.generate import generate
 
 
