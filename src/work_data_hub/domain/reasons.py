@@ -59,14 +59,14 @@ def _cases(error: pa_errors.SchemaError) -> pd.DataFrame:
     cases = error.failure_cases
     if isinstance(cases, pd.DataFrame) and "index" in cases and cases["index"].notna().any():
         located = cases[cases["index"].notna()]
-        values = located["failure_case"].map(_shown).to_numpy(dtype=object)
-        return pd.DataFrame(
-            {
-                "label": located["index"].to_numpy(),
-                "column": column,
-                "text": f"{column} {check} fails on " + values,
-            }
-        )
+        if error.column_name is None:  # a check of the whole row: its cells say nothing
+            located = located.drop_duplicates("index")
+            text: object = f"{check} fails for the row"
+        else:
+            text = f"{column} {check} fails on " + located["failure_case"].map(_shown).to_numpy(
+                dtype=object
+            )
+        return pd.DataFrame({"label": located["index"].to_numpy(), "column": column, "text": text})
     lines = str(error).strip().splitlines() or [check]
     message = lines[0] if len(lines[0]) <= _MESSAGE_CHARS else lines[0][: _MESSAGE_CHARS - 1] + "…"
     return pd.DataFrame({"label": [pd.NA], "column": [column], "text": [f"{column}: {message}"]})

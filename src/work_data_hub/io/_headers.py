@@ -14,8 +14,8 @@ def header_names(cells: Sequence[object], name: str) -> list[str]:
     """Column names from a header row: trailing empty cells are not columns, an
     empty cell elsewhere is the name ``""``, and no name may repeat.
 
-    >>> header_names(["月度", None, 202401, "", None], "a.xlsx")
-    ['月度', '', '202401']
+    >>> header_names(["month", None, 202401, "", None], "a.xlsx")
+    ['month', '', '202401']
     >>> header_names(["a", "a"], "a.csv")
     Traceback (most recent call last):
     ...

@@ -65,11 +65,11 @@ class Database:
 
     >>> import tempfile
     >>> from work_data_hub.domain.table import ReferenceTable
-    >>> plans = ReferenceTable("plans", key="计划代码", columns=("计划代码", "计划名称"))
+    >>> plans = ReferenceTable("plans", key="code", columns=("code", "name"))
     >>> db = Database(f"sqlite:///{tempfile.mkdtemp()}/wdh.db")
-    >>> db.upsert_reference({plans: pd.DataFrame({"计划代码": ["P1"], "计划名称": ["一"]})})
+    >>> db.upsert_reference({plans: pd.DataFrame({"code": ["P1"], "name": ["one"]})})
     >>> db.reference_frames([plans])["plans"].to_dict("records")
-    [{'计划代码': 'P1', '计划名称': '一'}]
+    [{'code': 'P1', 'name': 'one'}]
     """
 
     def __init__(self, url: str) -> None:

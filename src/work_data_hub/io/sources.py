@@ -136,9 +136,9 @@ def read_source(path: str | Path) -> pd.DataFrame:
 
     >>> import tempfile
     >>> source = Path(tempfile.mkdtemp()) / "2024-03.csv"
-    >>> _ = source.write_text("计划代码,期末资产规模\\n0012,1.5\\n\\nP2,\\n", encoding="utf-8")
+    >>> _ = source.write_text("plan,amount\\n0012,1.5\\n\\nP2,\\n", encoding="utf-8")
     >>> read_source(source).to_dict("index")
-    {0: {'计划代码': '0012', '期末资产规模': '1.5'}, 2: {'计划代码': 'P2', '期末资产规模': ''}}
+    {0: {'plan': '0012', 'amount': '1.5'}, 2: {'plan': 'P2', 'amount': ''}}
     """
     (frame,) = read_tables(path).values()
     return frame
