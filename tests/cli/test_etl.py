@@ -59,6 +59,10 @@ def sources(tmp_path):
     income = root / "annuity_income"
     income.mkdir()
     pd.DataFrame(INCOME_ROWS, columns=INCOME_COLUMNS).to_csv(income / "2024-03.csv", index=False)
+    (root / "annual_award").mkdir()  # no awards this month
+    pd.DataFrame({"机构名称": ["北京分行"], "机构代码": ["G01"]}).to_csv(
+        root / "reference" / "branches.csv", index=False
+    )
     return root
 
 

@@ -30,7 +30,7 @@ KILLS = 6
 def _loaded_per_file(db):
     counts = {}
     with sqlite3.connect(db) as connection:
-        for domain in ("annuity_performance", "annuity_income"):
+        for domain in DOMAINS:
             try:
                 rows = connection.execute(
                     f"SELECT source_file, COUNT(*) FROM {domain} GROUP BY source_file"

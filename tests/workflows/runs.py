@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from work_data_hub.domain.reference import COMPANIES, PLANS
+from work_data_hub.domain.reference import BRANCHES, COMPANIES, PLANS
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import (
     ErrorType,
@@ -64,44 +64,55 @@ def run_all(root: Path, sources: Path, reference: Path, name: str) -> Run:
     return Run(root, sources, db_url, root / "logs", session_id, manifest)
 
 
+#: Per domain: the raw columns of the customer, the plan and the branch (if any).
+LOOKED_UP = {
+    "annuity_performance": ("客户名称", "计划代码", None),
+    "annuity_income": ("客户名称", "计划代码", None),
+    "annual_award": ("客户全称", "年金计划号", "机构"),
+}
+
+
 def fixed_reference(run: Run, folder: Path) -> Path:
-    """The run's reference files plus a mapping for every unknown customer and plan logged."""
+    """The run's reference files plus a mapping for every unknown customer, plan and
+    branch logged (the names the enrichment and plan checks missed)."""
     files = read_reference(run.sources / "reference", reference_tables())
-    plans, companies = files[PLANS], files[COMPANIES]
     failures = run.failures()
     raw = failures["raw_data"].map(json.loads)
-    unknown_names = sorted(
-        {
-            row["客户名称"]
-            for row, t in zip(raw, failures["error_type"], strict=False)
-            if t == "ENRICHMENT_FAILED"
-        }
-    )
-    unknown_plans = sorted(
-        {
-            str(row["计划代码"]).strip()
-            for row, t in zip(raw, failures["error_type"], strict=False)
-            if t == ErrorType.FK_CONSTRAINT_VIOLATION.value
-        }
-    )
-    assert unknown_names
-    assert unknown_plans
+    names, plans, branches = set(), set(), set()
+    for row, error_type, domain in zip(
+        raw, failures["error_type"], failures["domain"], strict=True
+    ):
+        customer, plan, branch = LOOKED_UP[domain]
+        if error_type == ErrorType.ENRICHMENT_FAILED.value:
+            names.add(str(row[customer]).strip())
+            if branch and str(row[branch] or "").strip():
+                branches.add(str(row[branch]).strip())
+        if error_type == ErrorType.FK_CONSTRAINT_VIOLATION.value:
+            plans.add(str(row[plan]).strip())
+    assert names
+    assert plans
+    known = {
+        COMPANIES: set(files[COMPANIES]["客户名称"]),
+        BRANCHES: set(files[BRANCHES]["机构名称"]) if BRANCHES in files else set(),
+    }
+    additions = {
+        PLANS: pd.DataFrame({"计划代码": sorted(plans), "计划名称": "补录计划"}),
+        COMPANIES: pd.DataFrame(
+            {
+                "客户名称": sorted(names - known[COMPANIES]),
+                "company_id": [f"N{n:03d}" for n in range(len(names - known[COMPANIES]))],
+            }
+        ),
+        BRANCHES: pd.DataFrame(
+            {
+                "机构名称": sorted(branches - known[BRANCHES]),
+                "机构代码": [f"N{n:02d}" for n in range(len(branches - known[BRANCHES]))],
+            }
+        ),
+    }
     folder.mkdir(parents=True, exist_ok=True)
-    pd.concat([plans, pd.DataFrame({"计划代码": unknown_plans, "计划名称": "补录计划"})]).to_csv(
-        folder / "plans.csv", index=False
-    )
-    pd.concat(
-        [
-            companies,
-            pd.DataFrame(
-                {
-                    "客户名称": unknown_names,
-                    "company_id": [f"N{n:03d}" for n in range(len(unknown_names))],
-                }
-            ),
-        ]
-    ).to_csv(folder / "company_mapping.csv", index=False)
-    for spec, frame in files.items():  # the other tables as they were
-        if spec not in (PLANS, COMPANIES):
-            frame.to_csv(folder / spec.file, index=False)
+    for spec, frame in files.items():
+        pd.concat([frame, additions.get(spec, frame.iloc[:0])]).to_csv(
+            folder / spec.file, index=False
+        )
     return folder

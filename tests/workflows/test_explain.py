@@ -44,7 +44,11 @@ def test_every_seeded_row_is_explained_at_its_step_with_its_column(first_run):
 def test_reasons_name_the_failing_value(first_run):
     explained = explain_failures(first_run.failures(), first_run.workspace())
     reasons = explained.groupby("step")["reason"].agg(set)
-    assert reasons["plan_exists"] == {"plan code 'P9999' is not in plans"}
+    assert reasons["plan_exists"] == {
+        "plan code 'P9999' is not in plans",  # the annuity domains
+        "plan number 'P9999' is not in plans",  # annual_award
+    }
+    assert reasons["enrich_branch"] == {"branch '未登记分行' has no branch code mapping"}
     assert reasons["drop_duplicates"] == {"exact duplicate of row 1 (loaded)"}
     assert all(r.startswith("subtotal row") and "'合计'" in r for r in reasons["drop_subtotals"])
     assert all(
@@ -53,6 +57,8 @@ def test_reasons_name_the_failing_value(first_run):
     )
     bronze = reasons["bronze_validation"]
     assert "月度 is_month fails on '2024-13'" in bronze
+    assert "上报月份 is_month fails on '2024-13'" in bronze
+    assert "业务类型 known_business_type fails on '其他'" in bronze
     assert any("not_negative fails on" in r for r in bronze)
 
 

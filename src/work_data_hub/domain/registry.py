@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from work_data_hub.domain import annuity_income, annuity_performance
+from work_data_hub.domain import annual_award, annuity_income, annuity_performance
 from work_data_hub.domain.spec import DomainSpec
 
 __all__ = ["DOMAINS", "DomainSpec"]
@@ -14,5 +14,6 @@ DOMAINS: Final[dict[str, DomainSpec]] = {
     for spec in (
         annuity_performance.SPEC,
         annuity_income.SPEC,
+        annual_award.SPEC,
     )
 }

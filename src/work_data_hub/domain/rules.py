@@ -1,4 +1,4 @@
-"""Rules the annuity domains share: months, amounts, subtotals, names.
+"""Rules the domains share: months, dates, amounts, subtotals, names.
 
 All vectorised over a column; each returns a Series aligned with its input.
 """
@@ -15,6 +15,7 @@ __all__ = [
     "invalid_amounts",
     "is_subtotal",
     "normalise_name",
+    "parse_date",
     "parse_month",
     "to_amount",
 ]
@@ -28,6 +29,15 @@ _MONTH = (
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})"
     r"|(?P<y3>\d{4})年(?P<m3>\d{1,2})月"
     r"|(?P<y4>\d{4})[-/](?P<m4>\d{1,2})[-/](?P<d4>\d{1,2})(?:[ T][\d:.]*)?)$"
+)
+
+
+# a day from: 2024-03-15, 2024/3/15 (with a time: a date cell), 20240315 (also a
+# number cell, 20240315.0), 2024年3月15日
+_DATE = (
+    r"^(?:(?P<y1>\d{4})[-/](?P<m1>\d{1,2})[-/](?P<d1>\d{1,2})(?:[ T][\d:.]*)?"
+    r"|(?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})(?:\.0+)?"
+    r"|(?P<y3>\d{4})年(?P<m3>\d{1,2})月(?P<d3>\d{1,2})日)$"
 )
 
 
@@ -56,6 +66,25 @@ def parse_month(values: pd.Series) -> pd.Series:
     plausible = (dates.dt.year >= 1900) & (dates.dt.year <= 2100)
     starts = dates.where(plausible).dt.to_period("M").dt.to_timestamp()
     return pd.Series(starts, index=values.index, name=values.name, dtype="datetime64[us]")
+
+
+def parse_date(values: pd.Series) -> pd.Series:
+    """Return each value's day, NaT where it is not a date (or not a real day).
+
+    >>> parse_date(pd.Series(["2024-03-15", "2024/3/1", "20240229", "2024年3月5日",
+    ...                       "2024-02-30", "", None])).dt.strftime("%Y-%m-%d").tolist()
+    ['2024-03-15', '2024-03-01', '2024-02-29', '2024-03-05', nan, nan, nan]
+    """
+    parts = _text(values).str.extract(_DATE).astype("string")
+    year = parts["y1"].fillna(parts["y2"]).fillna(parts["y3"])
+    month = parts["m1"].fillna(parts["m2"]).fillna(parts["m3"])
+    day = parts["d1"].fillna(parts["d2"]).fillna(parts["d3"])
+    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    dates = pd.to_datetime(stamp, format="%Y-%m-%d", errors="coerce")
+    plausible = (dates.dt.year >= 1900) & (dates.dt.year <= 2100)
+    return pd.Series(
+        dates.where(plausible), index=values.index, name=values.name, dtype="datetime64[us]"
+    )
 
 
 def to_amount(values: pd.Series) -> pd.Series:

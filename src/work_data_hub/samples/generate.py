@@ -2,11 +2,13 @@
 
     python -m work_data_hub.samples.generate --out data/samples [--rows 40] [--seed 7]
 
-Writes ``<out>/<domain>/<month>.csv|.xlsx`` for both domains (several months,
-CSV and Excel), ``<out>/reference/plans.csv`` and ``company_mapping.csv``, and
-``<out>/manifest.json``: for every file, the rows written, how many of
-them each error type must reject, and each seeded row's number, error type,
-step and column. Every seeded row fails at exactly one step.
+Writes ``<out>/<domain>/<month>.csv|.xlsx`` for every domain (several months,
+CSV and Excel; an annual_award workbook has its two sheets),
+``<out>/reference/plans.csv``, ``company_mapping.csv`` and ``branches.csv``,
+and ``<out>/manifest.json``: for every source table (a file, or a sheet as
+``<file>[<sheet>]``), the rows written, how many of them each error type
+must reject, and each seeded row's number, error type, step and column.
+Every seeded row fails at exactly one step.
 
 Workbook cells are typed the way Excel users leave them: amounts are
 numbers, a ``YYYYMM`` month is a number, every other row's month is a date
@@ -28,14 +30,17 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 
-from work_data_hub.domain import annuity_income, annuity_performance
+from work_data_hub.domain import annual_award, annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import ErrorType
+from work_data_hub.samples.awards import BRANCHES, award_rows, award_seeds, write_awards
 
 __all__ = ["generate"]
 
 CITIES = ["上海", "北京", "广州", "深圳", "杭州", "成都", "南京", "武汉"]
 TRADES = ["浦江制造", "长城科技", "珠江贸易", "南山软件", "西湖茶业", "天府食品", "钟山能源"]
 PLANS = [f"P{n:04d}" for n in range(12, 24)]
+#: The plan numbers an award defaults to by plan type (collective, single).
+DEFAULT_PLANS = ["AN001", "AN002"]
 FILES = [("2024-01", ".xlsx"), ("2024-02", ".csv"), ("2024-03", ".xlsx")]
 MONTH_FORMATS = ["{y}{m:02d}", "{y}-{m:02d}", "{y}年{m}月"]
 PERFORMANCE = [*annuity_performance.COLUMNS, "备注"]  # plus a free-text column
@@ -109,8 +114,19 @@ def _seed_failures(
         negative = list(good)
         negative[at["期初资产规模"]] = "-1.00"
         seeded.append((negative, invalid, "bronze_validation", "期初资产规模"))
+    return insert_seeds(rows, seeded, rng)
+
+
+Seed = tuple[list[Any], str, str, str]
+
+
+def insert_seeds(
+    rows: list[list[Any]], seeded: list[Seed], rng: random.Random
+) -> list[dict[str, Any]]:
+    """Insert the seeded rows (row, error type, step, column) among ``rows``, never
+    before row 2 (a seed may copy row 1); describe where each landed."""
     for row, *_ in seeded:
-        rows.insert(rng.randint(2, len(rows)), row)  # never before the rows they copy
+        rows.insert(rng.randint(2, len(rows)), row)
     described = [
         {
             "row": next(n for n, candidate in enumerate(rows) if candidate is row),
@@ -157,17 +173,50 @@ def _write(frame: pd.DataFrame, path: Path, amounts: Sequence[str]) -> None:
     book.save(path)
 
 
+def _manifest_entry(rows: int, seeded: list[dict[str, Any]]) -> dict[str, Any]:
+    failed = {e.value: sum(s["error_type"] == e.value for s in seeded) for e in ErrorType}
+    return {
+        "rows": rows,
+        "failed": {error_type: n for error_type, n in failed.items() if n},
+        "seeded": seeded,
+    }
+
+
+def _awards(out: Path, rng: random.Random, rows: int, names: list[str]) -> dict[str, Any]:
+    """annual_award's sources: per month a workbook of both sheets, or a CSV."""
+    files = {}
+    for month, suffix in FILES:
+        year, number = (int(part) for part in month.split("-"))
+        name = f"{month}{suffix}"
+        sheets: dict[str | None, list[list[Any]]] = {}
+        for sheet in annual_award.SHEETS if suffix == ".xlsx" else (None,):
+            body = award_rows(
+                rng, year=year, month=number, count=rows, plans=PLANS, names=names, sheet=sheet
+            )
+            seeded = insert_seeds(body, award_seeds(body, rng), rng)
+            sheets[sheet] = body
+            label = name if sheet is None else f"{name}[{sheet}]"
+            files[f"{annual_award.NAME}/{label}"] = _manifest_entry(len(body), seeded)
+        write_awards(out / annual_award.NAME / name, sheets)
+    return files
+
+
 def generate(out: str | Path, *, rows: int = 40, seed: int = 7) -> dict[str, Any]:
     """Write the sample sources, reference data and manifest under ``out``."""
     out, rng = Path(out), random.Random(seed)
     companies = _companies()
     reference = out / "reference"
     reference.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"计划代码": PLANS, "计划名称": [f"{code}企业年金计划" for code in PLANS]}).to_csv(
+    codes = [*PLANS, *DEFAULT_PLANS]
+    pd.DataFrame({"计划代码": codes, "计划名称": [f"{code}企业年金计划" for code in codes]}).to_csv(
         reference / "plans.csv", index=False
     )
     mapping = pd.DataFrame(companies, columns=["客户名称", "company_id"])
     mapping.to_csv(reference / "company_mapping.csv", index=False)
+    branches = [f"G{n:02d}" for n in range(1, len(BRANCHES) + 1)]
+    pd.DataFrame({"机构名称": BRANCHES, "机构代码": branches}).to_csv(
+        reference / "branches.csv", index=False
+    )
     manifest: dict[str, Any] = {"seed": seed, "good_rows": rows, "files": {}}
     for domain, columns, make_row, amounts in (
         ("annuity_performance", PERFORMANCE, _performance_row, annuity_performance.AMOUNTS),
@@ -186,12 +235,8 @@ def generate(out: str | Path, *, rows: int = 40, seed: int = 7) -> dict[str, Any
             frame = pd.DataFrame(body, columns=columns)
             name = f"{month}{suffix}"
             _write(frame, out / domain / name, amounts)
-            failed = {e.value: sum(s["error_type"] == e.value for s in seeded) for e in ErrorType}
-            manifest["files"][f"{domain}/{name}"] = {
-                "rows": len(frame),
-                "failed": {error_type: n for error_type, n in failed.items() if n},
-                "seeded": seeded,
-            }
+            manifest["files"][f"{domain}/{name}"] = _manifest_entry(len(frame), seeded)
+    manifest["files"] |= _awards(out, rng, rows, [name for name, _ in companies])
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
