@@ -1,9 +1,11 @@
 """A workbook sheet as a table of typed cells, read from its cells, not its tags.
 
-openpyxl's read-only mode stops at the sheet's ``<dimension ref>`` tag, and
-real writers leave it stale (``ref="A1"``: read as no rows at all), so the
-dimensions are reset and every stored row is read. The rules match the CSV
-reader's:
+calamine reads a workbook when it can read it exactly (``_xlsx_fast``, about
+5x faster); otherwise openpyxl does, cell by cell, and its types are the
+reference the fast path keeps to. openpyxl's read-only mode stops at the
+sheet's ``<dimension ref>`` tag, and real writers leave it stale
+(``ref="A1"``: read as no rows at all), so the dimensions are reset and every
+stored row is read. The rules match the CSV reader's:
 
 - The header is the sheet's first row; trailing empty header cells are not
   columns.
@@ -27,6 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._headers import header_names
+from work_data_hub.io._xlsx_fast import fast_sheets
 
 __all__ = ["read_sheets"]
 
@@ -95,6 +98,20 @@ def read_sheets(path: Path, sheets: Sequence[str] | None = None) -> dict[str | N
     sheet or a missing named one, a missing header, duplicate column names or a
     value outside the header.
     """
+    try:
+        fast = fast_sheets(path, sheets)
+    except SourceFileError:
+        raise
+    except Exception as error:  # a corrupt zip or sheet: say so as the exact reader would
+        raise SourceFileError(
+            f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})",
+            path=path,
+        ) from error
+    return fast if fast is not None else exact_sheets(path, sheets)
+
+
+def exact_sheets(path: Path, sheets: Sequence[str] | None = None) -> dict[str | None, pd.DataFrame]:
+    """``read_sheets`` by openpyxl, cell by cell: the reference for every cell's type."""
     book = _open(path)
     try:
         if sheets is None:

@@ -33,7 +33,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    insert,
     inspect,
     select,
     text,
@@ -51,6 +50,7 @@ from work_data_hub.errors import (
     UnsupportedDatabaseError,
 )
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
+from work_data_hub.io._bulk import insert_rows
 from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
 from work_data_hub.io.tables import EXTRA, LINEAGE, domain_table, reference_table
 
@@ -186,28 +186,27 @@ class Database:
         batches = []
         for rows, entry in parts:
             table = self.domains[entry.domain]
-            records = self._records(
+            frame = self._load_frame(
                 table, rows, source_file=entry.source_file, session_id=entry.session_id
             )
             if (
                 entry.kind is not LoadKind.LOAD
                 or not entry.balanced
-                or entry.rows_loaded != len(records)
+                or entry.rows_loaded != len(frame)
             ):
                 raise RowConservationError(
-                    f"{entry.source_file}: {entry.rows_read} rows read but {len(records)} to "
+                    f"{entry.source_file}: {entry.rows_read} rows read but {len(frame)} to "
                     f"load ({entry.rows_loaded} counted) and {entry.rows_logged} logged: "
                     "nothing loaded",
                     source_file=entry.source_file,
                 )
-            batches.append((table, records, entry))
+            batches.append((table, frame, entry))
         with self.engine.begin() as connection:
-            for table, records, entry in batches:
+            for table, frame, entry in batches:
                 connection.execute(delete(table).where(table.c.source_file == entry.source_file))
-                if records:
-                    connection.execute(insert(table), records)
+                insert_rows(connection, table, frame)
                 record_load(connection, self.ledger, entry)
-        return [len(records) for _, records, _ in batches]
+        return [len(frame) for _, frame, _ in batches]
 
     def add_replayed(
         self,
@@ -231,7 +230,7 @@ class Database:
         labels of the rows added.
         """
         table = self.domains[domain]
-        records = self._records(
+        frame = self._load_frame(
             table,
             rows,
             source_file=source_file,
@@ -244,20 +243,17 @@ class Database:
                 domain,
                 source_file,
                 session_id,
-                rows_read=len(records) + rows_logged,
+                rows_read=len(frame) + rows_logged,
                 rows_loaded=added,
                 rows_logged=rows_logged,
                 kind=LoadKind.REPLAY,
                 load_session=load_session,
             )
 
-        if not records:
+        if frame.empty:
             with self.engine.begin() as connection:
                 record_load(connection, self.ledger, entry(0))
             return pd.Index([], dtype="int64")
-        statement = self._insert(table).on_conflict_do_nothing(
-            index_elements=["source_file", "row_index"]
-        )
         mine = select(table.c.row_index).where(
             table.c.source_file == source_file,
             table.c.session_id == session_id,
@@ -265,7 +261,7 @@ class Database:
         )
         with self.engine.begin() as connection:
             before: set[int] = set(connection.execute(mine).scalars())
-            connection.execute(statement, records)
+            insert_rows(connection, table, frame, skip_taken=True)
             after: set[int] = set(connection.execute(mine).scalars())
             record_load(connection, self.ledger, entry(len(after - before)))
         added: pd.Index = pd.Index(sorted(after - before), dtype="int64")
@@ -295,7 +291,7 @@ class Database:
             frame = pd.DataFrame(result.all(), columns=[c.name for c in columns])
         return frame.reindex(columns=names).astype({"row_index": "int64", "raw_hash": "Int64"})
 
-    def _records(
+    def _load_frame(
         self,
         table: Table,
         rows: pd.DataFrame,
@@ -303,9 +299,11 @@ class Database:
         source_file: str,
         session_id: str,
         replayed_from: pd.Series | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> pd.DataFrame:
+        """``rows`` as the table's columns: the spec's, ``extra`` (the other columns as
+        JSON) and the lineage."""
         if rows.empty:
-            return []  # a file whose every row failed early has no columns to check
+            return rows.iloc[:0, :0]  # a file whose every row failed early has no columns
         if "raw_hash" not in rows.columns:
             raise LoadInputError(
                 "rows to load need their fingerprints in a raw_hash column "
@@ -313,7 +311,7 @@ class Database:
             )
         known = [c.name for c in table.columns if c.name not in ("id", EXTRA, *LINEAGE)]
         extra = [c for c in rows.columns if c not in known and c not in LINEAGE]
-        frame = rows.reindex(columns=known).assign(
+        return rows.reindex(columns=known).assign(
             **{EXTRA: encode_rows(rows[extra]).to_numpy() if extra else None},
             source_file=source_file,
             row_index=rows.index.to_numpy(dtype="int64"),
@@ -323,8 +321,6 @@ class Database:
             if replayed_from is None
             else replayed_from.reindex(rows.index).to_numpy(),
         )
-        cleaned = frame.astype(object).where(frame.notna(), None)
-        return [{str(k): v for k, v in record.items()} for record in cleaned.to_dict("records")]
 
     def rows(self, domain: str) -> pd.DataFrame:
         """Every row of a domain table, as a frame."""

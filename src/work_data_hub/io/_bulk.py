@@ -1,0 +1,63 @@
+"""Rows of a frame into a table with one prepared INSERT, run by the driver's executemany.
+
+SQLAlchemy's ``insert()`` with a list of dicts builds and converts every row
+in Python; here each column is converted once (missing values to ``None``,
+then the column type's own bind processor, so values are stored exactly as
+SQLAlchemy would store them) and the driver runs one statement over all
+the rows. The caller's transaction holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pandas as pd
+from sqlalchemy import Connection, Table
+
+from work_data_hub.errors import UnsupportedDatabaseError
+
+__all__ = ["insert_rows"]
+
+_MARKS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _parameters(frame: pd.DataFrame, table: Table, connection: Connection) -> list[tuple[Any, ...]]:
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        values: Any = series.astype(object).to_numpy(copy=True)  # Python scalars
+        missing = series.isna().to_numpy()
+        if missing.any():
+            values[missing] = None
+        kind = table.c[name].type.dialect_impl(connection.dialect)
+        process = kind.bind_processor(connection.dialect)
+        columns.append(values if process is None else [process(value) for value in values])
+    return list(zip(*columns, strict=True))
+
+
+def insert_rows(
+    connection: Connection, table: Table, frame: pd.DataFrame, *, skip_taken: bool = False
+) -> None:
+    """INSERT ``frame``'s rows (columns named as ``table``'s) in the caller's transaction.
+
+    ``skip_taken``: a row whose (``source_file``, ``row_index``) slot is taken
+    is skipped (``ON CONFLICT ... DO NOTHING``), not an error.
+
+    Raises:
+        UnsupportedDatabaseError: the driver's parameter style is not one of
+            qmark (SQLite) or format (psycopg).
+    """
+    if frame.empty:
+        return
+    mark = _MARKS.get(connection.dialect.paramstyle)
+    if mark is None:
+        raise UnsupportedDatabaseError(connection.dialect.name)
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(str(name)) for name in frame.columns)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({names}) "
+        f"VALUES ({', '.join([mark] * len(frame.columns))})"
+    )
+    if skip_taken:
+        sql += ' ON CONFLICT ("source_file", "row_index") DO NOTHING'
+    connection.exec_driver_sql(sql, _parameters(frame, table, connection))

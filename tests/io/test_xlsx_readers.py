@@ -1,0 +1,131 @@
+"""The fast workbook reader (calamine) gives every cell the exact reader (openpyxl) gives.
+
+So every ``raw_data`` a run logs, and every fingerprint it stores, is the same
+whichever reader read the workbook: the typed sample workbooks and generated
+ones are read both ways and compared cell for cell, type included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from tests.helpers import ROOT, rewrite_workbook, stale_dimension
+from tests.strategies import nasty_text
+from work_data_hub.errors import SourceFileError
+from work_data_hub.infrastructure.validation.raw_data import encode_rows
+from work_data_hub.io._xlsx_fast import fast_sheets
+from work_data_hub.io._xlsx_reader import exact_sheets, read_sheets
+
+SAMPLES = sorted((ROOT / "data" / "samples").glob("*/*.xlsx"))
+
+
+def _same(fast: dict, exact: dict) -> None:
+    assert list(fast) == list(exact)
+    for key, frame in exact.items():
+        pd.testing.assert_frame_equal(fast[key], frame)  # values and dtypes
+        # and the same Python type in every cell: raw_data and fingerprints follow
+        assert encode_rows(fast[key]).tolist() == encode_rows(frame).tolist()
+        for column in frame.columns:
+            kinds = list(map(type, frame[column])), list(map(type, fast[key][column]))
+            assert kinds[0] == kinds[1], column
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_bundled_workbooks_read_the_same_both_ways(path):
+    sheets = ("企年受托中标", "企年投资中标") if path.parent.name == "annual_award" else None
+    fast = fast_sheets(path, sheets)
+    assert fast is not None, "the samples take the fast path"
+    _same(fast, exact_sheets(path, sheets))
+
+
+writable_text = nasty_text.map(lambda text: ILLEGAL_CHARACTERS_RE.sub("", text))
+#: cells as Excel users leave them: text, numbers, dates and times, booleans, empty
+cells = st.one_of(
+    st.none(),
+    writable_text,
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2200, 1, 1)),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2200, 1, 1)),
+    st.booleans(),
+)
+
+
+@st.composite
+def workbooks(draw: st.DrawFn) -> list[list[object]]:
+    width = draw(st.integers(1, 5))
+    header = draw(
+        st.lists(st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]),
+                         min_size=1, max_size=5), min_size=width, max_size=width, unique=True)
+    )  # fmt: skip
+    body = draw(st.lists(st.lists(cells, min_size=width, max_size=width), max_size=8))
+    return [header, *body]
+
+
+def _outcome(read, path):
+    """(the sheets, None), or (None, why the reader refused the workbook)."""
+    try:
+        return read(path, None), None
+    except SourceFileError as error:
+        return None, str(error)
+
+
+@given(workbooks(), st.sampled_from([None, "A1", "A1:B2"]))
+def test_generated_typed_workbooks_read_the_same_both_ways(rows, dimension):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.xlsx"
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+        if dimension:
+            stale_dimension(path, dimension)
+        fast, refused = _outcome(fast_sheets, path)
+        event("refused" if refused else "fast path" if fast is not None else "exact reader")
+        if refused:  # then the exact reader refuses it the same way
+            assert _outcome(exact_sheets, path)[1] == refused
+        elif fast is not None:
+            _same(fast, exact_sheets(path, None))
+
+
+def test_what_calamine_cannot_read_exactly_goes_to_the_exact_reader(tmp_path):
+    book = Workbook()
+    book.active.append(["a", "b"])
+    book.active.append([1, "x"])
+    book.save(tmp_path / "plain.xlsx")
+    assert fast_sheets(tmp_path / "plain.xlsx", None) is not None
+    errors = tmp_path / "errors.xlsx"  # a cached #DIV/0!, which calamine reads as empty
+    errors.write_bytes((tmp_path / "plain.xlsx").read_bytes())
+    rewrite_workbook(
+        errors,
+        lambda name, data: (
+            data.replace(b'<c r="A2" t="n"><v>1</v></c>', b'<c r="A2" t="e"><v>#DIV/0!</v></c>')
+            if "worksheets/" in name
+            else data
+        ),
+    )
+    assert fast_sheets(errors, None) is None
+    assert read_sheets(errors)[None]["a"].tolist() == ["#DIV/0!"]
+    book = Workbook()
+    book.active.append(["a", "b"])
+    book.active.append([" ", "x"])  # white space that calamine would trim away
+    book.save(tmp_path / "space.xlsx")
+    assert fast_sheets(tmp_path / "space.xlsx", None) is None
+    assert read_sheets(tmp_path / "space.xlsx")[None]["a"].tolist() == [" "]
+    book = Workbook()
+    book.active.append(["a", "b"])
+    book.active.append([1, 2])
+    book.active.cell(row=200_000, column=2000, value="far")  # a dense range of 400M cells
+    book.save(tmp_path / "sparse.xlsx")
+    assert fast_sheets(tmp_path / "sparse.xlsx", None) is None
+    with pytest.raises(Exception, match="right of the header's last column"):
+        read_sheets(tmp_path / "sparse.xlsx")
