@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from benchmarks.baselines import per_row_export, pyarrow_floor
 from benchmarks.data import BUSINESS_TYPES, SESSION, annuity_frame, failed_frame
 from benchmarks.etl_share import make_samples, run_once
 from benchmarks.replay import scenario_replay
+from benchmarks.whole_run import report_lines as whole_run_lines
+from benchmarks.whole_run import scenario_whole_run
+from benchmarks.whole_run import targets as whole_run_targets
 from work_data_hub.infrastructure.validation import (
     FailureExporter,
     expand_raw_data,
@@ -233,6 +237,7 @@ def report(
     etl: dict[str, dict[str, float]],
     etl_rows: int,
     replay: dict[str, float],
+    whole_run: dict[str, Any],
     raw_share: float,
     elapsed: float,
 ) -> str:
@@ -266,6 +271,7 @@ def report(
             1.5,
             False,
         ),
+        *(Target(*target) for target in whole_run_targets(whole_run)),
     ]
     lines = [
         "# Failure-log benchmarks",
@@ -361,6 +367,8 @@ def report(
                 ("second replay (nothing to load)", "again"),
             )
         ),
+        "",
+        *whole_run_lines(whole_run),
     ]
     return "\n".join(lines) + "\n"
 
@@ -394,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         print("scenario 6: explain and replay", file=sys.stderr)
         replay = scenario_replay(samples)
         print(f"  replay: {replay}", file=sys.stderr)
+    print("scenario 7: whole run", file=sys.stderr)
+    whole_run = scenario_whole_run(args.repeats)
+    print(f"  whole run: {whole_run}", file=sys.stderr)
     figures = {**export_figures, **validation_figures, **read_figures}
     text = report(
         args.rows,
@@ -405,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         etl,
         args.etl_rows,
         replay,
+        whole_run,
         raw_share,
         time.perf_counter() - started,
     )

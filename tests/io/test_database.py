@@ -253,3 +253,43 @@ def test_tables_come_from_the_spec_and_name_nothing_else(tmp_path):
         "raw_hash",
         "replayed_from",
     ]
+
+
+def test_values_are_stored_as_sqlalchemy_stores_them(db, tmp_path):
+    """The bulk path converts values with each column type's own processor: dates are
+    the same text SQLAlchemy's insert() writes, so old and new rows compare and sort."""
+    rows = _rows(["P1", "P2"]).assign(
+        月度=pd.to_datetime(["2024-03-01", "2024-03-01 12:34:56.789"], format="ISO8601"),
+        期末资产规模=[1.5, None],
+    )
+    _load(db, rows, source_file="a.csv", session_id="s1")
+    reference = Database(f"sqlite:///{tmp_path / 'reference.db'}")
+    reference.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
+    reference.add_domain(TABLE)
+    with reference.engine.begin() as connection:
+        table = reference.domains["annuity_performance"]
+        connection.execute(
+            table.insert(),
+            [
+                {"月度": value.to_pydatetime(), "计划代码": "P1", "company_id": "C1",
+                 "source_file": "a.csv", "row_index": n, "session_id": "s1"}
+                for n, value in enumerate(rows["月度"])
+            ],
+        )  # fmt: skip
+    stored = {}
+    for name, database in (("bulk", db), ("sqlalchemy", reference)):
+        with database.engine.connect() as connection:
+            stored[name] = connection.exec_driver_sql(
+                'SELECT "月度" FROM annuity_performance ORDER BY row_index'
+            ).fetchall()
+    assert (
+        stored["bulk"]
+        == stored["sqlalchemy"]
+        == [
+            ("2024-03-01 00:00:00.000000",),
+            ("2024-03-01 12:34:56.789000",),
+        ]
+    )
+    amounts = db.rows("annuity_performance")["期末资产规模"].tolist()
+    assert amounts[0] == 1.5
+    assert pd.isna(amounts[1])

@@ -127,6 +127,7 @@ def _summary_json(session_id: str, log: Path, results: list[DomainResult]) -> di
             r.domain: {
                 "error": r.error,
                 "skipped": r.skipped,
+                "seconds": {phase: round(spent, 4) for phase, spent in r.seconds.items()},
                 "files": {
                     f.source_file: {
                         "status": _status(f),

@@ -5,6 +5,7 @@ All vectorised over a column; each returns a Series aligned with its input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -21,6 +22,8 @@ __all__ = [
 ]
 
 SUBTOTAL_MARKERS: Final = ("合计", "小计", "总计")
+#: pandas' names for columns of numbers only (number cells of a workbook)
+_NUMBERS: Final = ("floating", "integer", "mixed-integer-float", "empty")
 
 # year and month from: 202401, 202401.0 (a number cell), 2024-01, 2024年1月,
 # or a date (2024-01-15, 2024/1/15, or a timestamp cell such as 2024-01-15 00:00:00)
@@ -45,6 +48,66 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip()
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, texts): each distinct value's trimmed text once, and which one each value
+    has (-1: missing). A workbook's cells are Python objects, and their text is worth
+    making once per distinct value only; values of different types stay apart (for
+    hashing, ``True == 1``)."""
+    if values.dtype != object:
+        codes, distinct = pd.factorize(_text(values), use_na_sentinel=True)
+        return codes, pd.Series(distinct, dtype="string")
+    cells = values.to_numpy(dtype=object)
+    kinds, types = pd.factorize(np.fromiter(map(type, cells), dtype=object, count=len(cells)))
+    codes = np.full(len(cells), -1, dtype=np.int64)
+    parts, offset = [], 0
+    for code in range(len(types)):
+        where = np.flatnonzero(kinds == code)
+        found, of_type = pd.factorize(cells[where], use_na_sentinel=True)
+        codes[where] = np.where(found >= 0, found + offset, -1)
+        parts.append(pd.Series(of_type, dtype=object))
+        offset += len(of_type)
+    texts = _text(pd.concat(parts, ignore_index=True)) if parts else pd.Series(dtype="string")
+    return codes, texts
+
+
+def _spread(codes: np.ndarray, results: pd.Series, missing: object, like: pd.Series) -> pd.Series:
+    """``results`` (one per distinct value) back onto every value; ``missing`` for -1."""
+    taken = np.append(results.to_numpy(dtype=object), np.array([missing], dtype=object))
+    return pd.Series(taken[codes], index=like.index, name=like.name)  # -1 takes the last
+
+
+def _by_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``parse`` over each distinct text once (a month column holds a handful), spread back."""
+    codes, texts = _distinct(values)
+    spread = _spread(codes, parse(texts), np.datetime64("NaT"), values)
+    return spread.astype("datetime64[us]")
+
+
+def _days(parts: pd.DataFrame, groups: int, day: pd.Series | None = None) -> pd.Series:
+    year = parts["y1"]
+    month = parts["m1"]
+    for n in range(2, groups + 1):
+        year, month = year.fillna(parts[f"y{n}"]), month.fillna(parts[f"m{n}"])
+    day = pd.Series("1", index=parts.index, dtype="string") if day is None else day
+    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    dates = pd.to_datetime(stamp, format="%Y-%m-%d", errors="coerce")
+    plausible = (dates.dt.year >= 1900) & (dates.dt.year <= 2100)
+    return dates.where(plausible)
+
+
+def _months(texts: pd.Series) -> pd.Series:
+    parts = texts.str.extract(_MONTH).astype("string")
+    dates = _days(parts, 4, parts["d4"].fillna("1"))
+    starts: pd.Series = dates.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]")
+    return starts
+
+
+def _dates(texts: pd.Series) -> pd.Series:
+    parts = texts.str.extract(_DATE).astype("string")
+    day = parts["d1"].fillna(parts["d2"]).fillna(parts["d3"])
+    return _days(parts, 3, day).astype("datetime64[us]")
+
+
 def parse_month(values: pd.Series) -> pd.Series:
     """Return the first day of each value's month, NaT where it is not a month.
 
@@ -57,15 +120,7 @@ def parse_month(values: pd.Series) -> pd.Series:
     5          NaT
     dtype: datetime64[us]
     """
-    parts = _text(values).str.extract(_MONTH).astype("string")
-    year = parts["y1"].fillna(parts["y2"]).fillna(parts["y3"]).fillna(parts["y4"])
-    month = parts["m1"].fillna(parts["m2"]).fillna(parts["m3"]).fillna(parts["m4"])
-    day = parts["d4"].fillna("1")
-    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
-    dates = pd.to_datetime(stamp, format="%Y-%m-%d", errors="coerce")
-    plausible = (dates.dt.year >= 1900) & (dates.dt.year <= 2100)
-    starts = dates.where(plausible).dt.to_period("M").dt.to_timestamp()
-    return pd.Series(starts, index=values.index, name=values.name, dtype="datetime64[us]")
+    return _by_distinct(values, _months)
 
 
 def parse_date(values: pd.Series) -> pd.Series:
@@ -75,16 +130,7 @@ def parse_date(values: pd.Series) -> pd.Series:
     ...                       "2024-02-30", "", None])).dt.strftime("%Y-%m-%d").tolist()
     ['2024-03-15', '2024-03-01', '2024-02-29', '2024-03-05', nan, nan, nan]
     """
-    parts = _text(values).str.extract(_DATE).astype("string")
-    year = parts["y1"].fillna(parts["y2"]).fillna(parts["y3"])
-    month = parts["m1"].fillna(parts["m2"]).fillna(parts["m3"])
-    day = parts["d1"].fillna(parts["d2"]).fillna(parts["d3"])
-    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
-    dates = pd.to_datetime(stamp, format="%Y-%m-%d", errors="coerce")
-    plausible = (dates.dt.year >= 1900) & (dates.dt.year <= 2100)
-    return pd.Series(
-        dates.where(plausible), index=values.index, name=values.name, dtype="datetime64[us]"
-    )
+    return _by_distinct(values, _dates)
 
 
 def to_amount(values: pd.Series) -> pd.Series:
@@ -94,8 +140,11 @@ def to_amount(values: pd.Series) -> pd.Series:
     >>> to_amount(pd.Series(["1,234.5", "", None, "abc", 7, "inf", "-1e309"])).tolist()
     [1234.5, nan, nan, nan, 7.0, nan, nan]
     """
-    text = _text(values).str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(text.mask(text == ""), errors="coerce").astype("float64")
+    if pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:  # number cells
+        numbers = values.astype("float64")
+    else:
+        text = _text(values).str.replace(",", "", regex=False)
+        numbers = pd.to_numeric(text.mask(text == ""), errors="coerce").astype("float64")
     finite: pd.Series = numbers.where(np.isfinite(numbers))
     return finite
 
@@ -106,14 +155,21 @@ def invalid_amounts(values: pd.Series) -> pd.Series:
     >>> invalid_amounts(pd.Series(["1.5", "", "Infinity", "1e309", "x", None])).tolist()
     [False, False, True, True, True, False]
     """
-    present = _text(values).fillna("") != ""
+    if pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:
+        present = values.notna()
+    else:
+        present = _text(values).fillna("") != ""
     return present & to_amount(values).isna()
 
 
 def is_subtotal(*columns: pd.Series) -> pd.Series:
     """True where any of the columns holds a subtotal marker (合计, 小计, 总计)."""
     pattern = "|".join(SUBTOTAL_MARKERS)
-    hits = [_text(column).str.contains(pattern, regex=True).fillna(False) for column in columns]
+    hits = []
+    for column in columns:
+        codes, texts = _distinct(column)
+        found = texts.str.contains(pattern, regex=True).fillna(False).astype(bool)
+        hits.append(_spread(codes, found, False, column).astype(bool))
     return pd.concat(hits, axis=1).any(axis=1).astype(bool)
 
 
@@ -123,4 +179,6 @@ def normalise_name(values: pd.Series) -> pd.Series:
     >>> normalise_name(pd.Series(["  上海浦江（集团）有限公司 ", "ＡＢＣ"])).tolist()
     ['上海浦江(集团)有限公司', 'ABC']
     """
-    return _text(values).str.normalize("NFKC").str.strip()
+    codes, texts = _distinct(values)
+    folded = texts.str.normalize("NFKC").str.strip()
+    return _spread(codes, folded, pd.NA, values).astype("string")

@@ -50,7 +50,7 @@ def validate(name: str, schema: pa.DataFrameSchema) -> Step:
     """Reject the rows ``schema`` fails (pandera says why)."""
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
-        return schema.validate(rows, lazy=True)
+        return schema.validate(rows, lazy=True, inplace=True)  # checks only: no copy
 
     return Step(name, ErrorType.VALIDATION_FAILED, run)
 
@@ -83,8 +83,9 @@ def drop_duplicates(loaded: pd.Series) -> Step:
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
         texts = encode_rows(rows)
-        kept = copy_of(texts, loaded).isna().to_numpy()
-        return rows[kept].assign(**{FINGERPRINT: fingerprints(texts[kept])})
+        prints = fingerprints(texts)
+        kept = copy_of(texts, loaded, prints).isna().to_numpy()
+        return rows[kept].assign(**{FINGERPRINT: prints[kept]})
 
     def why(rows: pd.DataFrame, rejected: pd.Index) -> pd.DataFrame:
         first = copy_of(encode_rows(rows), loaded).loc[rejected]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table
 
@@ -20,18 +21,26 @@ __all__ = ["insert_rows"]
 
 _MARKS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
+#: Rows converted and sent per executemany: bounds the Python tuples held at once.
+CHUNK_ROWS: Final = 16_384
+
 
 def _parameters(frame: pd.DataFrame, table: Table, connection: Connection) -> list[tuple[Any, ...]]:
     columns = []
     for name in frame.columns:
         series = frame[name]
-        values: Any = series.astype(object).to_numpy(copy=True)  # Python scalars
-        missing = series.isna().to_numpy()
-        if missing.any():
-            values[missing] = None
         kind = table.c[name].type.dialect_impl(connection.dialect)
         process = kind.bind_processor(connection.dialect)
-        columns.append(values if process is None else [process(value) for value in values])
+        if process is None:
+            values: Any = series.astype(object).to_numpy(copy=True)  # Python scalars
+            missing = series.isna().to_numpy()
+            if missing.any():
+                values[missing] = None
+        else:  # (dates as text on SQLite) each distinct value once: a month column has few
+            codes, distinct = pd.factorize(series, use_na_sentinel=True)
+            processed = np.array([process(value) for value in distinct.astype(object)] + [None])
+            values = processed[codes]  # code -1 (missing) takes the final None
+        columns.append(values)
     return list(zip(*columns, strict=True))
 
 
@@ -60,4 +69,6 @@ def insert_rows(
     )
     if skip_taken:
         sql += ' ON CONFLICT ("source_file", "row_index") DO NOTHING'
-    connection.exec_driver_sql(sql, _parameters(frame, table, connection))
+    for start in range(0, len(frame), CHUNK_ROWS):
+        chunk = frame.iloc[start : start + CHUNK_ROWS]
+        connection.exec_driver_sql(sql, _parameters(chunk, table, connection))

@@ -40,17 +40,45 @@ from work_data_hub.io._headers import header_names
 
 __all__ = ["fast_sheets"]
 
-_ERROR_CELL: Final = re.compile(rb'<c [^>]*t="e"')
-# text calamine reads otherwise than openpyxl: an empty <t> (openpyxl: "", calamine:
-# empty), and leading or trailing white space without xml:space="preserve" (calamine
-# trims it, openpyxl keeps it)
-_INEXACT_TEXT: Final = re.compile(rb"<t(?: [^>]*)?/>|<t(?: [^>]*)?></t>|<t>(?:\s[^<]*|[^<]*\s)</t>")
+_LEADING_SPACE: Final = re.compile(rb"<t>\s")
+_SPACES: Final = (b" ", b"\n", b"\t", b"\r")
+_WIDE: Final = re.compile(rb'<c r="[A-Z]{2}')
 _COLUMN: Final = re.compile(rb'<c r="([A-Z]+)')
 _LAST_ROW: Final = re.compile(rb'<row r="(\d+)"')
-#: A dense range may hold at most this many cells per stored cell (and some slack).
-_SPARSENESS: Final = 4
+#: A stored cell takes at least this many bytes of sheet XML (``<c r="A1"><v>1</v></c>``
+#: is 22), so a dense range over N bytes of XML holds about N / 22 cells or more; one
+#: much larger than that is mostly empty.
+_BYTES_PER_CELL: Final = 5
 _SLACK: Final = 100_000
 _INTEGRAL_BELOW: Final = 1e16
+
+
+def _text_calamine_misreads(data: bytes) -> bool:
+    """Text calamine reads otherwise than openpyxl: an empty ``<t>`` (openpyxl: "",
+    calamine: empty), and leading or trailing white space without
+    ``xml:space="preserve"`` (calamine trims it, openpyxl keeps it)."""
+    if b"<t/>" in data or b"<t></t>" in data or _LEADING_SPACE.search(data):
+        return True
+    for space in _SPACES:  # (a literal search each: much faster than one class search)
+        end = data.find(space + b"</t>")
+        while end >= 0:
+            if data.startswith(b"<t>", data.rfind(b"<t", 0, end)):  # no xml:space="preserve"
+                return True
+            end = data.find(space + b"</t>", end + 1)
+    return False
+
+
+def _mostly_empty(data: bytes) -> bool:
+    """Whether calamine's dense range of this sheet would be far larger than its cells."""
+    last = data.rfind(b'<row r="')
+    found = _LAST_ROW.match(data, last) if last >= 0 else None
+    rows = int(found.group(1)) if found is not None else 0
+    if _WIDE.search(data):  # some column past Z: find the rightmost
+        letters = set(_COLUMN.findall(data))
+        columns = max(int(column_index_from_string(c.decode())) for c in letters)
+    else:
+        columns = 26
+    return rows * columns > len(data) // _BYTES_PER_CELL + _SLACK
 
 
 def _calamine_can_read(path: Path) -> bool:
@@ -58,19 +86,12 @@ def _calamine_can_read(path: Path) -> bool:
     with zipfile.ZipFile(path) as archive:
         for name in archive.namelist():
             if name == "xl/sharedStrings.xml":
-                if _INEXACT_TEXT.search(archive.read(name)):
+                if _text_calamine_misreads(archive.read(name)):
                     return False
             elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 data = archive.read(name)
-                if _ERROR_CELL.search(data) or _INEXACT_TEXT.search(data):
-                    return False
-                cells = data.count(b"<c ")
-                letters = set(_COLUMN.findall(data))
-                last = data.rfind(b'<row r="')
-                rows = int(_LAST_ROW.match(data, last).group(1)) if last >= 0 else 0  # type: ignore[union-attr]
-                columns = max((column_index_from_string(c.decode()) for c in letters), default=0)
-                if rows * columns > _SPARSENESS * cells + _SLACK:
-                    return False
+                if b' t="e"' in data or _text_calamine_misreads(data) or _mostly_empty(data):
+                    return False  # an error cell, misread text, or a dense range of gigabytes
     return True
 
 

@@ -25,10 +25,13 @@ that a row it loaded failed.
 from __future__ import annotations
 
 import hashlib
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,9 +45,14 @@ from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, 
 from work_data_hub.io.database import Database, sqlite_file
 from work_data_hub.io.file_loads import FileLoad, LoadKind
 from work_data_hub.io.sources import list_sources, read_reference, read_tables, source_name
+from work_data_hub.workflows._memory import release_memory, share_one_allocator
 from work_data_hub.workflows.workspace import Workspace, reference_tables
 
 __all__ = ["DomainResult", "FileResult", "describe_error", "load_reference", "run_domain"]
+
+
+#: The phases of a file's run, timed: reading, the domain's steps, logging, loading.
+PHASES: Final = ("read", "steps", "log", "load")
 
 
 @dataclass
@@ -76,6 +84,8 @@ class DomainResult:
     detail: str | None = None
     #: files in the domain's folder that are not sources (lock files, hidden files)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: seconds spent per phase over the domain's files: read, steps, log, load
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     @property
     def ok(self) -> bool:
@@ -205,7 +215,9 @@ def _run_file(
     reference: Reference,
     exporter: FailureExporter,
     earlier: _EarlierEntries | None,
+    seconds: dict[str, float],
 ) -> list[FileResult]:
+    clock = _Clock(seconds)
     digest = _sha256(path)
     if earlier is not None:  # a resumed session
         done = _resumed(path, digest, spec, session_id, database)
@@ -214,36 +226,58 @@ def _run_file(
             for result, (_, earlier_load) in zip(results, done.iterrows(), strict=True):
                 _resume(result, earlier_load, earlier)
             return results
-    steps = spec.steps(reference, NOTHING_LOADED)
-    runs = {
-        label: (
-            raw,
-            run_steps(raw, steps, session_id=session_id, domain=spec.name, source_file=label),
-        )
-        for label, raw in read_tables(path, spec.sheets).items()
-    }
-    logged = [
-        _not_logged_yet(run.failures, _NO_ENTRIES if earlier is None else earlier.of(label), label)
-        for label, (_, run) in runs.items()
-    ]
-    exporter.export(pd.concat(logged, ignore_index=True))  # all of the file's failures at once
+    with clock("read"):
+        tables = read_tables(path, spec.sheets)
+    with clock("steps"):
+        steps = spec.steps(reference, NOTHING_LOADED)
+        runs = {}  # each table's raw frame is let go once its steps are done
+        for label in list(tables):
+            raw = tables.pop(label)
+            run = run_steps(raw, steps, session_id=session_id, domain=spec.name, source_file=label)
+            runs[label] = (len(raw), run)
+            del raw
+    with clock("log"):
+        logged = [
+            _not_logged_yet(
+                run.failures, _NO_ENTRIES if earlier is None else earlier.of(label), label
+            )
+            for label, (_, run) in runs.items()
+        ]
+        exporter.export(pd.concat(logged, ignore_index=True))  # the file's failures at once
     results, parts = [], []
-    for label, (raw, run) in runs.items():
-        result = FileResult(label, read=len(raw), failed=run.failed_by_type())
+    for label, (read, run) in runs.items():
+        result = FileResult(label, read=read, failed=run.failed_by_type())
         entry = FileLoad(
             spec.name,
             label,
             session_id,
-            rows_read=len(raw),
+            rows_read=read,
             rows_loaded=len(run.kept),
             rows_logged=len(run.failures),
             file_sha256=digest,
         )
         results.append(result)
         parts.append((run.kept, entry))
-    for result, loaded in zip(results, database.load_all(parts), strict=True):
-        result.loaded = loaded
+    with clock("load"):
+        loaded = database.load_all(parts)
+    for result, count in zip(results, loaded, strict=True):
+        result.loaded = count
     return results
+
+
+class _Clock:
+    """Adds the seconds each ``with clock(phase):`` block takes to ``seconds[phase]``."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - start
 
 
 def run_domain(
@@ -263,6 +297,7 @@ def run_domain(
     each source table (for progress displays).
     """
     result = DomainResult(domain)
+    share_one_allocator()
     try:
         spec = DOMAINS[domain]
         listing = list_sources(source_dir, domain)
@@ -284,12 +319,14 @@ def run_domain(
                 reference=workspace.reference,
                 exporter=exporter,
                 earlier=earlier,
+                seconds=result.seconds,
             )
         except Exception as error:  # any failure of one file is that file's error
             failed = FileResult(source_name(path))
             failed.error, failed.detail = describe_error(error)
             files = [failed]
         result.files.extend(files)
+        release_memory()  # this file's peak is not the next file's floor
         for file in files:
             if on_file is not None:
                 on_file(file)

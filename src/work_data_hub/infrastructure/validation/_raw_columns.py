@@ -36,7 +36,7 @@ from work_data_hub.infrastructure.validation._raw_values import (
 __all__ = ["BATCH_ROWS", "encode_rows"]
 
 #: Rows encoded per batch: bounds the memory of per-column fragments.
-BATCH_ROWS: Final = 50_000
+BATCH_ROWS: Final = 16_384
 
 _TEXT: Final = pa.large_string()
 _BYTES: Final = pa.large_binary()
