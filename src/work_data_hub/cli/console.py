@@ -2,40 +2,86 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import shutil
+import re
 import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, TextIO, cast
 
-import pandas as pd
 from rich.console import Console
 from rich.text import Text
 
 from work_data_hub.errors import FailureLogWarning
 
-__all__ = ["json_records", "log_warnings", "make_console", "print_log_link", "say"]
+if TYPE_CHECKING:  # pandas is for the commands that read logs, not for --help
+    import pandas as pd
+
+__all__ = ["PLAIN_WIDTH", "json_records", "log_warnings", "make_console", "print_log_link", "say"]
+
+
+#: The width of a plain console: no line of text or table is ever wrapped at it.
+PLAIN_WIDTH: Final = 1_000_000
+
+
+class _TrimmedLines(io.TextIOBase):
+    """A text stream that passes text on without the spaces that end its lines
+    (padding, for a reader of plain text, is noise that breaks grep and diff)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._held = ""  # spaces at the end of the last write: padding if a line break follows
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        joined = self._held + text
+        body = joined.rstrip(" ")
+        self._held = joined[len(body) :]
+        self._stream.write(_LINE_END_SPACES.sub("", body))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+_LINE_END_SPACES = re.compile(r" +(?=\n)")
 
 
 def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
-    """Return a console; ``plain`` (or output that is not a terminal) drops colour,
-    links and animation but keeps the same text.
+    """Return a console for stdout (or stderr).
 
-    >>> make_console(plain=True).is_terminal
-    False
+    On a terminal: Rich, as wide as the terminal. With ``plain`` or output that
+    is not a terminal (a pipe, a file): the same text without colour, links or
+    animation, never wrapped or cut whatever ``$COLUMNS`` says, and no line
+    ending in spaces; the views print one row per line (``analysis.views``).
+
+    >>> console = make_console(plain=True)
+    >>> console.is_terminal, console.width
+    (False, 1000000)
     """
     stream = sys.stderr if stderr else sys.stdout
     # FORCE_COLOR, the common convention, asks for terminal output in a pipe.
     if plain or not (stream.isatty() or os.environ.get("FORCE_COLOR")):
         return Console(
-            file=stream,
+            file=cast(TextIO, _TrimmedLines(stream)),
             force_terminal=False,
             color_system=None,
-            width=shutil.get_terminal_size((80, 24)).columns,  # $COLUMNS, else 80
+            width=PLAIN_WIDTH,
+            soft_wrap=True,
             highlight=False,
             emoji=False,
         )
@@ -50,6 +96,7 @@ def say(message: str) -> None:
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame``'s rows as JSON-ready dicts (ISO dates, non-ASCII kept).
 
+    >>> import pandas as pd
     >>> json_records(pd.DataFrame({"a": [1], "b": ["中"]}))
     [{'a': 1, 'b': '中'}]
     """
