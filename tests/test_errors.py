@@ -2,6 +2,7 @@
 
 import inspect
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,11 @@ def test_every_error_is_exported_and_subclasses_ours_and_a_builtin():
     [
         (errors.SourceFileError("a.csv line 3 ...", path="a.csv", line=3), {"line": 3}, ValueError),
         (errors.UnknownDomainError("x", known=["a"]), {"domain": "x", "known": ["a"]}, LookupError),
+        (
+            errors.DomainNotInLogError("x", log=Path("l.csv"), present=["a"]),
+            {"domain": "x", "log": Path("l.csv"), "present": ["a"]},
+            LookupError,
+        ),
         (
             errors.AmbiguousSessionError("etl_2024", ["s1", "s2"]),
             {"matches": ["s1", "s2"]},

@@ -16,12 +16,14 @@ annuity_perf | unknown domain 'annuity_perf'; known: annuity_income
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
     "AmbiguousSessionError",
     "DatabaseNotFoundError",
+    "DomainNotInLogError",
     "ExcelLimitError",
     "FailedFrameError",
     "FailureLogFormatError",
@@ -138,6 +140,17 @@ class UnknownDomainError(WorkDataHubError, LookupError):
     def __init__(self, domain: str, *, known: Sequence[str]) -> None:
         super().__init__(f"unknown domain {domain!r}; known: {', '.join(known)}")
         self.domain, self.known = domain, list(known)
+
+
+class DomainNotInLogError(WorkDataHubError, LookupError):
+    """A domain the failure log does not name (a typo, or one that logged nothing)."""
+
+    def __init__(self, domain: str, *, log: Path, present: Sequence[str]) -> None:
+        close = difflib.get_close_matches(domain, present, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        names = ", ".join(present) or "none"
+        super().__init__(f"no domain {domain!r} in {log.name}{hint}; its domains: {names}")
+        self.domain, self.log, self.present = domain, log, list(present)
 
 
 class RowConservationError(WorkDataHubError, AssertionError):

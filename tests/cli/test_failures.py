@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from tests.helpers import NEW, OLD, wdh_failures, write_two_sessions
+from tests.helpers import (
+    NEW,
+    OLD,
+    commit_loads,
+    in_terminal,
+    wdh_failures,
+    write_log,
+    write_two_sessions,
+)
 from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 RAW = pd.DataFrame(
@@ -51,12 +59,12 @@ def test_summary_of_the_newest_session_by_default(logs):
     assert data["summary"][-1]["total"] == 2
 
 
-def test_show_filters_and_reads_at_80_columns(logs):
+def test_show_filters_and_prints_whole_lines(logs):
     result = wdh_failures("show", "--domain", "annuity_income", "--limit", "1", cwd=logs.parent)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert all(len(line) <= 80 for line in lines)
-    assert "annuity_income · a.csv · row 1 · VALIDATION_FAILED" in result.stdout
+    assert not any(line.endswith(" ") for line in lines)
+    assert "annuity_income · a.csv · row 1 (sheet row 3) · VALIDATION_FAILED" in result.stdout
     assert "[bold]乙[/]" in result.stdout  # shown as text, never as markup
     assert "1 of 2 failed rows (--limit 1)" in result.stdout
     data = json.loads(
@@ -71,10 +79,12 @@ def test_show_filters_and_reads_at_80_columns(logs):
             "domain": "annuity_performance",
             "source_file": "b.xlsx",
             "row_index": 3,
+            "sheet_row": 5,
             "error_type": "ENRICHMENT_FAILED",
-            "raw": {"计划代码": "P4", "客户名称": "丁", "期末资产规模": 0.0},
+            "raw_data": {"计划代码": "P4", "客户名称": "丁", "期末资产规模": 0.0},
         }
     ]
+    assert "T" in data[0]["timestamp"]  # ISO 8601
 
 
 def test_diff(logs):
@@ -114,11 +124,15 @@ def test_bad_input_gets_one_clear_line(logs, args, message):
     assert "Traceback" not in result.stderr
 
 
-def test_empty_logs_folder(tmp_path):
+def test_an_empty_logs_folder_has_no_sessions_and_that_is_no_error(tmp_path):
     (tmp_path / "logs").mkdir()
     result = wdh_failures("sessions", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "no failure logs in logs" in result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == (0, "No failure logs in logs\n", "")
+    result = wdh_failures("sessions", "--json", cwd=tmp_path)
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")
+    missing = wdh_failures("sessions", "--json", "--logs-dir", "nowhere", cwd=tmp_path)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == "wdh-failures: no logs folder at nowhere\n"
 
 
 def test_bad_arguments_exit_2(logs):
@@ -139,3 +153,169 @@ def test_torn_tail_is_reported_not_dropped_silently(logs, command):
     assert "ignoring 39 bytes after the last finished export" in result.stderr
     assert "Warning" not in result.stderr  # said once, not as a Python warning too
     assert NEW in result.stdout  # the committed rows are still shown
+
+
+# -- options before the command ------------------------------------------------
+
+
+def test_options_before_the_command_work_there_too(logs, tmp_path):
+    data = json.loads(wdh_failures("--json", "sessions", cwd=logs.parent).stdout)
+    assert [s["session_id"] for s in data] == [NEW, OLD]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = wdh_failures("--logs-dir", str(logs), "--json", "sessions", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert [s["session_id"] for s in json.loads(result.stdout)] == [NEW, OLD]
+    # after the command, as before; the later of two wins
+    after = wdh_failures(
+        "sessions", "--logs-dir", "nowhere", "--logs-dir", str(logs), cwd=elsewhere
+    )
+    assert after.returncode == 0, after.stderr
+    command = [sys.executable, "-m", "work_data_hub.cli.failures"]
+    coloured = in_terminal([*command, "summary"], cwd=logs.parent)
+    assert "\x1b[" in coloured  # a terminal gets colour...
+    for plain in (["--plain", "summary"], ["summary", "--plain"]):
+        shown = in_terminal([*command, *plain], cwd=logs.parent)
+        assert "\x1b[" not in shown, plain  # ...unless --plain, wherever it is given
+        assert "annuity_performance" in shown
+
+
+# -- mistakes: one line, the right exit status --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("{tmp}", "-o {tmp} is a folder: name the workbook file"),
+        ("{tmp}/missing/x.xlsx", "-o {tmp}/missing/x.xlsx: no folder {tmp}/missing (create it"),
+        ("{tmp}/out.csv", "-o {tmp}/out.csv: the Excel view is an .xlsx workbook; name it *.xlsx"),
+    ],
+)
+def test_an_excel_output_that_cannot_be_the_workbook_is_a_bad_argument(
+    logs, tmp_path, output, message
+):
+    output, message = output.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    # --logs-dir nowhere: the argument is refused before any log is read
+    for where in ([], ["--logs-dir", "nowhere"]):
+        result = wdh_failures("excel", "-o", output, *where, cwd=logs.parent)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1, result.stderr  # no "Exception ignored" blocks
+        assert result.stderr.startswith(f"wdh-failures excel: {message}")
+        assert result.stdout == ""
+    assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("command", [["show"], ["explain"], ["excel", "-o", "x.xlsx"]])
+def test_a_domain_the_log_does_not_name_is_refused_naming_those_it_does(logs, command):
+    result = wdh_failures(*command, "--domain", "annuity_perf", cwd=logs.parent)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"wdh-failures: no domain 'annuity_perf' in wdh_etl_failures_{NEW}.csv "
+        "(did you mean annuity_performance?); its domains: annuity_income, annuity_performance\n"
+    )
+    assert not (logs.parent / "x.xlsx").exists()
+
+
+def test_a_domain_that_ran_clean_just_has_no_failed_rows(logs):
+    result = wdh_failures("show", "--domain", "annual_award", cwd=logs.parent)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "0 of 0 failed rows" in result.stdout
+
+
+def test_explain_says_when_nothing_is_selected_and_never_ends_on_a_colon(logs, tmp_path):
+    commit_loads(f"sqlite:///{tmp_path / 'wdh.db'}", logs / f"wdh_etl_failures_{NEW}.csv")
+    result = wdh_failures(
+        "explain", "--row", "99", "--db", f"sqlite:///{tmp_path / 'wdh.db'}", cwd=logs.parent
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"No failed rows selected in wdh_etl_failures_{NEW}.csv\n"
+    data = wdh_failures(
+        "explain",
+        "--row",
+        "99",
+        "--json",
+        "--db",
+        f"sqlite:///{tmp_path / 'wdh.db'}",
+        cwd=logs.parent,
+    )
+    assert json.loads(data.stdout)["explained"] == []
+
+
+def test_explain_gives_the_row_a_spreadsheet_shows(logs, tmp_path):
+    db = f"sqlite:///{tmp_path / 'wdh.db'}"
+    commit_loads(db, logs / f"wdh_etl_failures_{NEW}.csv")
+    result = wdh_failures("explain", "--source-file", "b.xlsx", "--db", db, cwd=logs.parent)
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "row_index" in line)
+    assert header.split()[:3] == ["file", "row_index", "sheet_row"]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("b.xlsx"))
+    assert row.split()[:3] == ["b.xlsx", "3", "5"]  # row_index 3 is the sheet's row 5
+
+
+def test_diff_of_identical_sessions_says_nothing_changed_in_one_line(tmp_path):
+    logs = tmp_path / "logs"
+    for session in (OLD, NEW):
+        write_log(logs, session, [("annuity_income", "a.csv", "VALIDATION_FAILED", RAW)])
+    result = wdh_failures("diff", OLD, NEW, cwd=tmp_path, columns=40)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        f"wdh_etl_failures_{OLD}.csv -> wdh_etl_failures_{NEW}.csv: "
+        "no new or resolved failed rows (4 persisting)\n"
+    )
+
+
+def test_the_excel_view_names_the_log_and_gives_sheet_rows(logs, tmp_path):
+    out = tmp_path / "report.xlsx"
+    result = wdh_failures("excel", NEW, "-o", str(out), cwd=logs.parent)
+    assert result.returncode == 0, result.stderr
+    book = load_workbook(out)
+    about = {row[0]: row[1] for row in book["summary"].iter_rows(max_row=3, values_only=True)}
+    log = (logs / f"wdh_etl_failures_{NEW}.csv").resolve()
+    assert about == {"session": NEW, "failure log": str(log), "failed rows": 3}
+    header, first = list(book["annuity_performance"].values)[:2]
+    assert dict(zip(header, first, strict=True))["sheet_row"] == 5
+
+
+# -- start-up -----------------------------------------------------------------
+
+_IMPORTED = """
+import runpy, sys
+sys.argv = ["wdh-failures", *sys.argv[1:]]
+try:
+    runpy.run_module("work_data_hub.cli.failures", run_name="__main__")
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "pandera"})
+sys.stderr.write("imported: " + " ".join(heavy) + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "not_imported"),
+    [
+        (["--help"], {"pandas", "pandera"}),
+        (["show", "--help"], {"pandas", "pandera"}),
+        (["show", "--limit", "0"], {"pandera"}),
+        (["show", "--error-type", "NOPE"], {"pandera"}),
+        (["frobnicate"], {"pandas", "pandera"}),
+        (["excel", "-o", "out.csv"], {"pandera"}),
+        (["sessions"], {"pandera"}),
+        (["--json", "sessions"], {"pandera"}),
+    ],
+)
+def test_help_mistakes_and_sessions_start_without_the_heavy_modules(logs, args, not_imported):
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED, *args], cwd=logs.parent, capture_output=True, text=True
+    )
+    imported = result.stderr.splitlines()[-1]
+    assert imported.startswith("imported:"), result.stderr
+    assert not set(imported.split()[1:]) & not_imported, (args, imported)
+
+
+def test_the_db_help_names_the_default_the_command_uses():
+    from work_data_hub.cli.failures import DB_HELP
+    from work_data_hub.io.database import DEFAULT_DB
+
+    assert f"default: wdh-etl's, {DEFAULT_DB})" in DB_HELP

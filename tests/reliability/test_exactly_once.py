@@ -140,6 +140,7 @@ def test_1_a_stale_dimension_tag_changes_nothing_a_run_loads_or_logs(tmp_path, r
     for run in (clean, stale):
         result = run.etl("--all-domains")
         assert result.returncode == 0, result.stderr
+
     def counts(site: Site) -> dict:  # what each file read, loaded, logged; not the timings
         domains = site.summary()["domains"].items()
         return {name: {k: v for k, v in d.items() if k != "seconds"} for name, d in domains}
@@ -351,7 +352,7 @@ def test_5_a_huge_cell_leaves_every_reader_working(site, megabytes):
         assert read.returncode == 0, read.stderr
         _no_traceback(read)
     shown = json.loads(wdh_failures("show", "--json", *options, cwd=site.root).stdout)
-    assert shown[0]["raw"]["客户名称"] == huge
+    assert shown[0]["raw_data"]["客户名称"] == huge
     explained = wdh_failures(
         "explain", "--json", "--db", f"sqlite:///{site.db}", *options, cwd=site.root
     )
@@ -598,7 +599,7 @@ def test_11_excel_shows_control_characters_and_keeps_the_rest(site):
     result = wdh_failures("excel", "-o", str(out), "--logs-dir", str(site.logs), cwd=site.root)
     assert result.returncode == 0, result.stderr
     rows = list(load_workbook(out)["annuity_income"].values)
-    assert [row[4] for row in rows[1:]] == ["a\\x00b", "\\x01\\x1b[2J", "正常"]
+    assert [row[5] for row in rows[1:]] == ["a\\x00b", "\\x01\\x1b[2J", "正常"]
 
 
 def test_12_a_terminal_never_receives_control_sequences_from_the_data(site):

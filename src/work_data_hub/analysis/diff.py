@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pandas as pd
 
-__all__ = ["diff_sessions"]
+__all__ = ["DiffStatus", "diff_sessions"]
+
+
+class DiffStatus(StrEnum):
+    """Where a failed row stands in the newer of two sessions."""
+
+    NEW = "new"  # fails now, did not before
+    PERSISTING = "persisting"  # fails in both
+    RESOLVED = "resolved"  # failed before, not now
+
 
 #: Rows match by content, not by row number: row numbers shift between runs.
 MATCH_KEYS = ["domain", "source_file", "raw_data"]
@@ -38,12 +49,15 @@ def diff_sessions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     on = [*MATCH_KEYS, "_copy"]
     matched = right.merge(left[on], on=on, how="left", indicator=True)
     current = right.assign(
-        status=matched["_merge"].map({"both": "persisting", "left_only": "new"}).to_numpy()
+        status=matched["_merge"]
+        .map({"both": DiffStatus.PERSISTING.value, "left_only": DiffStatus.NEW.value})
+        .to_numpy()
     )
     gone = left.merge(right[on], on=on, how="left", indicator=True)
-    resolved = left[gone["_merge"].to_numpy() == "left_only"].assign(status="resolved")
+    resolved = left[gone["_merge"].to_numpy() == "left_only"]
+    resolved = resolved.assign(status=DiffStatus.RESOLVED.value)
     result = pd.concat([current, resolved], ignore_index=True).drop(columns="_copy")
-    order = {"new": 0, "persisting": 1, "resolved": 2}
+    order = {status.value: n for n, status in enumerate(DiffStatus)}
     result = result.sort_values("status", key=lambda s: s.map(order), kind="stable")
     columns = ["status", *[c for c in result.columns if c != "status"]]
     ordered: pd.DataFrame = result[columns].reset_index(drop=True)

@@ -9,26 +9,39 @@ control characters, which a workbook cannot hold, are shown as ``\\xNN``;
 text past a cell's 32,767 characters is cut with a mark saying how much.
 A domain with more failed rows than a sheet holds is refused before any
 work. The CSV log itself stays UTF-8 without BOM.
+
+Made to be read: each sheet's header row is bold, frozen and filtered, and
+each column as wide as its longest value (CJK characters count double, up to
+``MAX_WIDTH``). The summary sheet names the session(s) and the log read. A
+domain sheet gives ``sheet_row`` (``row_index + 2``, the row number a
+spreadsheet or editor shows) next to ``row_index``. Text that is exactly a
+decimal number (``"3107.90"``, ``"-12"``; not ``"0012"``, ``"1e5"``, ``"+5"``
+or past 15 significant digits) is written as a number, so SUM counts it, in
+a number format that shows it as the text read (``3107.90``); the sheet's
+last column, ``raw_data``, keeps the row as logged, where it is still text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from work_data_hub.analysis.summary import summarize
 from work_data_hub.analysis.views import cell_text, visible_controls
 from work_data_hub.errors import ExcelLimitError, OutputPathError
-from work_data_hub.infrastructure.validation import expand_raw_data
+from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
 
-__all__ = ["to_excel"]
+__all__ = ["MAX_WIDTH", "to_excel", "workbook_path"]
 
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -36,19 +49,77 @@ EXCEL_MAX_ROWS: Final = 1_048_576
 EXCEL_MAX_CELL: Final = 32_767
 _EXACT_INT: Final = 10**15  # Excel keeps 15 significant digits
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-_CONTEXT = ["source_file", "row_index", "error_type", "timestamp"]
+#: The widest a column is made, in characters (a CJK character counts two).
+MAX_WIDTH: Final = 60
+_CONTEXT = ["source_file", "row_index", "sheet_row", "error_type", "timestamp"]
+# A decimal number as a person writes one: no sign but minus, no leading zero
+# (an id such as "0012" is text), no exponent, no thousands separator.
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
+_EXACT_DIGITS: Final = 15
+_BOLD: Final = Font(bold=True)
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
+def _decimal(text: str) -> tuple[float | int, str] | None:
+    """``text`` as a number and the number format that shows it as written, if
+    ``text`` is exactly a decimal number that Excel holds without rounding.
+
+    >>> _decimal("3107.90"), _decimal("-12"), _decimal("0012"), _decimal("1e5")
+    ((3107.9, '0.00'), (-12, '0'), None, None)
+    """
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        return None
+    digits = text.lstrip("-").replace(".", "").lstrip("0")
+    if len(digits) > _EXACT_DIGITS or (text.startswith("-") and not digits):
+        return None  # it would be rounded, or is a negative zero that would show as 0
+    decimals = match.group(1)
+    if decimals is None:
+        return int(text), "0"
+    return float(text), "0." + "0" * len(decimals)
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Any, *, header: bool = False) -> WriteOnlyCell:
     if isinstance(value, bool):
         return WriteOnlyCell(sheet, value=value)
     if (isinstance(value, int) and abs(value) < _EXACT_INT) or isinstance(value, float):
         return WriteOnlyCell(sheet, value=None if value != value else value)
     text = _fitting(cell_text(value))
+    number = None if header else _decimal(text)
+    if number is not None:
+        cell = WriteOnlyCell(sheet, value=number[0])
+        cell.number_format = number[1]
+        return cell
     cell = WriteOnlyCell(sheet, value=text)
     if text.startswith(FORMULA_START):
         cell.data_type = "s"  # text, never a formula
+    if header:
+        cell.font = _BOLD
     return cell
+
+
+def _display_width(text: str) -> int:
+    """The columns ``text``'s longest line takes on screen (CJK characters take two).
+
+    >>> _display_width("计划代码"), _display_width("ab\\nabcd")
+    (8, 4)
+    """
+    if text.isascii():
+        return max(map(len, text.split("\n")))
+    return max(
+        sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+        for line in text.split("\n")
+    )
+
+
+def _widths(frame: pd.DataFrame) -> list[int]:
+    """Each column's width: its header's or longest value's, capped at ``MAX_WIDTH``."""
+    widths = []
+    for position, name in enumerate(frame.columns):
+        values = frame.iloc[:, position].dropna()
+        texts = {cell_text(name), *(cell_text(v) for v in pd.unique(values.astype(str)))}
+        longest = max(_display_width(text) for text in texts)
+        widths.append(min(longest + 2, MAX_WIDTH))  # +2: the filter button
+    return widths
 
 
 def _fitting(text: str) -> str:
@@ -65,8 +136,26 @@ def _python(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _write(sheet: WriteOnlyWorksheet, frame: pd.DataFrame) -> None:
-    sheet.append([_cell(sheet, str(name)) for name in frame.columns])
+def _write(
+    sheet: WriteOnlyWorksheet,
+    frame: pd.DataFrame,
+    *,
+    above: Sequence[tuple[str, object]] = (),
+) -> None:
+    """``frame`` as a table with a bold, frozen, filtered header, after ``above``'s
+    label-value lines (and a blank line)."""
+    # a write-only sheet takes its layout before its first row
+    for position, width in enumerate(_widths(frame), start=1):
+        sheet.column_dimensions[get_column_letter(position)].width = width
+    first = len(above) + 2 if above else 1
+    last_column = get_column_letter(max(len(frame.columns), 1))
+    sheet.freeze_panes = f"A{first + 1}"
+    sheet.auto_filter.ref = f"A{first}:{last_column}{first + len(frame)}"
+    for label, value in above:
+        sheet.append([_cell(sheet, label, header=True), _cell(sheet, value, header=True)])
+    if above:
+        sheet.append([])
+    sheet.append([_cell(sheet, str(name), header=True) for name in frame.columns])
     for row in frame.itertuples(index=False):
         sheet.append([_cell(sheet, _python(value)) for value in row])
 
@@ -84,7 +173,15 @@ def _sheet_names(domains: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def _output_path(path: str | Path) -> Path:
+def workbook_path(path: str | Path) -> Path:
+    """``path`` if the Excel view can be written there: an ``.xlsx`` file name in an
+    existing folder. Nothing is created.
+
+    >>> workbook_path("out.csv")
+    Traceback (most recent call last):
+    ...
+    work_data_hub.errors.OutputPathError: out.csv: the Excel view is an .xlsx workbook; ...
+    """
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"{path} is a folder: name the workbook file", path=path)
@@ -112,17 +209,33 @@ def _domain_frames(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
     frames = {}
     for domain, name in _sheet_names(sorted(sizes.index)).items():
         rows = failures[failures["domain"].astype(str) == domain]
+        context = rows.assign(sheet_row=rows["row_index"] + 2)[_CONTEXT]
         expanded = expand_raw_data(rows)
-        frames[name] = pd.concat([rows[_CONTEXT].astype({"timestamp": str}), expanded], axis=1)
+        frames[name] = pd.concat(
+            [context.astype({"timestamp": str}), expanded, rows[["raw_data"]]], axis=1
+        )
     return frames
 
 
-def to_excel(failures: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``failures`` (as ``read_failures`` returns them) to an .xlsx workbook.
+def _about(failures: pd.DataFrame, log: str | Path | None) -> list[tuple[str, object]]:
+    """The summary sheet's opening lines: which session(s), which log, how many rows."""
+    sessions = sorted(failures["session_id"].astype(str).unique())
+    lines: list[tuple[str, object]] = [
+        ("session" if len(sessions) == 1 else "sessions", ", ".join(sessions)),
+    ]
+    if log is not None:
+        lines.append(("failure log", str(Path(log).resolve())))
+    lines.append(("failed rows", len(failures)))
+    return lines
+
+
+def to_excel(failures: pd.DataFrame, path: str | Path, *, log: str | Path | None = None) -> Path:
+    """Write ``failures`` (as ``read_failures`` returns them) to an .xlsx workbook;
+    ``log``, the file they were read from, is named on the summary sheet.
 
     Everything that can be refused is checked before the workbook is begun:
-    the path (an ``.xlsx`` file in an existing folder), the sheet row limit
-    and the ``raw_data`` of every row.
+    the path (``workbook_path``), the sheet row limit and the ``raw_data`` of
+    every row.
 
     >>> import tempfile
     >>> failures = pd.DataFrame({"session_id": ["s"], "timestamp": ["t"], "domain": ["d"],
@@ -131,10 +244,11 @@ def to_excel(failures: pd.DataFrame, path: str | Path) -> Path:
     >>> to_excel(failures, Path(tempfile.mkdtemp()) / "f.xlsx").suffix
     '.xlsx'
     """
-    path = _output_path(path)
+    path = workbook_path(path)
     sheets = _domain_frames(failures)
     workbook = Workbook(write_only=True)
-    _write(workbook.create_sheet("summary"), summarize(failures).reset_index())
+    summary = summarize(failures).reset_index()
+    _write(workbook.create_sheet("summary"), summary, above=_about(failures, log))
     for name, frame in sheets.items():
         _write(workbook.create_sheet(name), frame)
     workbook.save(path)

@@ -15,7 +15,10 @@ from work_data_hub.errors import (
     FailureLogWarning,
     LogNotFoundError,
 )
-from work_data_hub.infrastructure.validation import ErrorType, read_failures
+
+# the modules, not the package's face: listing sessions needs the reader only
+from work_data_hub.infrastructure.validation.error_types import ErrorType
+from work_data_hub.infrastructure.validation.reader import read_failures
 from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
 
 __all__ = ["list_sessions", "resolve_log"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from work_data_hub.infrastructure.validation import ErrorType
+from work_data_hub.infrastructure.validation.error_types import ErrorType
 
 __all__ = ["summarize"]
 

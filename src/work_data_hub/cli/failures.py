@@ -8,61 +8,66 @@
     wdh-failures explain [SESSION|FILE] [--source-file F] [--row N] [--db URL] [--reference DIR]
 
 SESSION is a session id or a unique prefix of one; without it, the newest
-session in --logs-dir. Exit status: 0 done, 1 bad input or a log with an
-interrupted export (reported), 2 bad arguments.
+session in --logs-dir. --logs-dir, --json and --plain go before or after the
+command. Exit status: 0 done, 1 bad input (a --domain the log does not name)
+or a log with an interrupted export (reported), 2 bad arguments.
+
+Heavy modules (pandas, the analysis, the workflows) are imported once the
+arguments are parsed, and only by the command that needs them: ``--help``
+and a mistake in the arguments answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
+from work_data_hub.errors import DomainNotInLogError, WorkDataHubError
+from work_data_hub.infrastructure.validation.error_types import ErrorType
 
-from work_data_hub.analysis import (
-    FailureCards,
-    FrameView,
-    diff_sessions,
-    list_sessions,
-    resolve_log,
-    summarize,
-    to_excel,
-)
-from work_data_hub.analysis.views import SHORT_HEADERS
-from work_data_hub.cli.console import json_records, log_warnings, make_console, say
-from work_data_hub.errors import LogNotFoundError, WorkDataHubError
-from work_data_hub.infrastructure.validation import ErrorType, read_failures
-from work_data_hub.infrastructure.validation.raw_data import raw_objects
-from work_data_hub.io.database import DEFAULT_DB
-from work_data_hub.workflows import Verdict, Workspace, explain_failures
+if TYPE_CHECKING:
+    import pandas as pd
+    from pydantic import BaseModel
+    from rich.console import Console
 
 __all__ = ["add_selection_options", "main", "selection"]
 
+#: What ``--db`` means when not given (``work_data_hub.io.database.DEFAULT_DB``).
+DB_HELP = "SQLAlchemy URL (default: wdh-etl's, sqlite:///data/wdh.db)"
 
-def _sessions(args: argparse.Namespace, out: Console) -> Any:
-    sessions = list_sessions(args.logs_dir)
-    if sessions.empty:
-        raise LogNotFoundError(f"no failure logs in {args.logs_dir}", path=args.logs_dir)
+
+def _sessions(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    from work_data_hub.analysis.sessions import list_sessions
+    from work_data_hub.cli._json_shapes import SessionsOutput, records
+
+    sessions = list_sessions(args.logs_dir)  # a missing folder is an error; an empty one is not
     if args.json:
-        return json_records(sessions.astype({"started": str}))
+        return SessionsOutput.model_validate(records(sessions))
+    if sessions.empty:
+        out.print(f"No failure logs in {args.logs_dir}", markup=False, soft_wrap=True)
+        return None
+    from work_data_hub.analysis.views import FrameView
+
     # the start time is in the id; the path is --logs-dir plus the id
     shown = sessions.drop(columns=["path", "started"])
     out.print(FrameView(shown, title=f"Failure logs in {args.logs_dir}"))
     return None
 
 
-def _summary(args: argparse.Namespace, out: Console) -> Any:
-    path = resolve_log(args.log, args.logs_dir)
-    summary = summarize(read_failures(path))
+def _summary(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    from work_data_hub.analysis.summary import summarize
+    from work_data_hub.analysis.views import FrameView
+    from work_data_hub.cli._json_shapes import SummaryOutput, records
+
+    path, failures = _read(args)
+    summary = summarize(failures)
     if args.json:
-        return {"log": str(path), "summary": json_records(summary.reset_index())}
+        rows = records(summary.reset_index())
+        return SummaryOutput.model_validate({"log": str(path), "summary": rows})
     out.print(FrameView(summary, title=path.name))
     return None
 
@@ -79,6 +84,8 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
 
 def selection(args: argparse.Namespace, failures: pd.DataFrame) -> pd.Series:
     """A boolean mask over ``failures``: the rows the selection options name."""
+    import pandas as pd
+
     keep = pd.Series(True, index=failures.index)
     if args.domain:
         keep &= failures["domain"] == args.domain
@@ -92,17 +99,34 @@ def selection(args: argparse.Namespace, failures: pd.DataFrame) -> pd.Series:
     return keep
 
 
-def _show(args: argparse.Namespace, out: Console) -> Any:
+def _read(args: argparse.Namespace) -> tuple[Path, pd.DataFrame]:
+    """The log the arguments name, read; a ``--domain`` it does not name is refused."""
+    from work_data_hub.analysis.sessions import resolve_log
+    from work_data_hub.infrastructure.validation.reader import read_failures
+
     path = resolve_log(args.log, args.logs_dir)
     failures = read_failures(path)
+    domain = getattr(args, "domain", None)
+    if domain:
+        present = sorted(failures["domain"].astype(str).unique())
+        if domain not in present:
+            from work_data_hub.domain.registry import DOMAINS
+
+            if domain not in DOMAINS:  # a domain that ran clean just has no failed rows
+                raise DomainNotInLogError(domain, log=path, present=present)
+    return path, failures
+
+
+def _show(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    _, failures = _read(args)
     selected = failures[selection(args, failures)]
     shown = selected.head(args.limit)
     if args.json:
-        rows = shown.drop(columns="raw_data").astype({"timestamp": str})
-        return [
-            {**record, "raw": raw}
-            for record, raw in zip(json_records(rows), raw_objects(shown), strict=True)
-        ]
+        from work_data_hub.cli._json_shapes import ShowOutput, failed_rows
+
+        return ShowOutput.model_validate(failed_rows(shown))
+    from work_data_hub.analysis.views import FailureCards
+
     out.print(FailureCards(shown))
     more = len(selected) - len(shown)
     out.print(
@@ -112,49 +136,89 @@ def _show(args: argparse.Namespace, out: Console) -> Any:
     return None
 
 
-def _diff(args: argparse.Namespace, out: Console) -> Any:
+def _diff(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    from work_data_hub.analysis.diff import DiffStatus, diff_sessions
+    from work_data_hub.analysis.sessions import resolve_log
+    from work_data_hub.infrastructure.validation.reader import read_failures
+
     old_path, new_path = (resolve_log(ref, args.logs_dir) for ref in (args.old, args.new))
     diff = diff_sessions(read_failures(old_path), read_failures(new_path))
-    counts = diff["status"].value_counts().reindex(["new", "resolved", "persisting"], fill_value=0)
+    counts = {
+        status.value: int((diff["status"] == status).sum())
+        for status in (DiffStatus.NEW, DiffStatus.RESOLVED, DiffStatus.PERSISTING)
+    }
     if args.json:
-        rows = diff.astype({"timestamp": str})
-        return {
-            "old": str(old_path),
-            "new": str(new_path),
-            "counts": counts.to_dict(),
-            "failures": json_records(rows),
-        }
+        from work_data_hub.cli._json_shapes import DiffOutput, failed_rows
+
+        return DiffOutput.model_validate(
+            {
+                "old": str(old_path),
+                "new": str(new_path),
+                "counts": counts,
+                "failures": failed_rows(diff),
+            }
+        )
+    names = f"{old_path.name} -> {new_path.name}"
+    if not counts[DiffStatus.NEW] and not counts[DiffStatus.RESOLVED]:
+        persisting = counts[DiffStatus.PERSISTING]
+        out.print(
+            f"{names}: no new or resolved failed rows"
+            + (f" ({persisting} persisting)" if persisting else " (no failed rows in either)"),
+            markup=False,
+            soft_wrap=True,
+        )
+        return None
     out.print(
-        f"{old_path.name} -> {new_path.name}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+        f"{names}: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+        markup=False,
+        soft_wrap=True,
     )
-    changed = diff[diff["status"] != "persisting"].head(args.limit)
+    from work_data_hub.analysis.views import FailureCards
+
+    changed = diff[diff["status"] != DiffStatus.PERSISTING].head(args.limit)
     out.print(FailureCards(changed))
     return None
 
 
-def _excel(args: argparse.Namespace, out: Console) -> Any:
-    path = resolve_log(args.log, args.logs_dir)
-    failures = read_failures(path)
-    written = to_excel(failures[selection(args, failures)], args.output)
+def _excel(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    from work_data_hub.analysis.excel import to_excel
+
+    path, failures = _read(args)
+    written = to_excel(failures[selection(args, failures)], args.output, log=path)
     if args.json:
-        return {"log": str(path), "excel": str(written.resolve())}
-    out.print(f"Wrote {written.resolve()}", markup=False)
+        from work_data_hub.cli._json_shapes import ExcelOutput
+
+        return ExcelOutput(log=str(path), excel=str(written.resolve()))
+    out.print(f"Wrote {written.resolve()}", markup=False, soft_wrap=True)
     return None
 
 
-def _explain(args: argparse.Namespace, out: Console) -> Any:
-    path = resolve_log(args.log, args.logs_dir)
-    failures = read_failures(path)
-    workspace = Workspace.open(args.db, reference_dir=args.reference)
+def _explain(args: argparse.Namespace, out: Console) -> BaseModel | None:
+    import pandas as pd
+
+    from work_data_hub.analysis.views import SHORT_HEADERS, FrameView
+    from work_data_hub.io.database import DEFAULT_DB
+    from work_data_hub.workflows import Verdict, Workspace, explain_failures
+
+    path, failures = _read(args)
+    workspace = Workspace.open(args.db or DEFAULT_DB, reference_dir=args.reference)
     explained = explain_failures(failures, workspace, selected=selection(args, failures))
     shown = explained.head(args.limit)
     if args.json:
-        return {"log": str(path), "explained": json_records(shown)}
+        from work_data_hub.cli._explain_shape import ExplainOutput, with_logged
+        from work_data_hub.cli._json_shapes import failed_rows
+
+        explained_rows = failed_rows(with_logged(shown, failures))
+        return ExplainOutput.model_validate({"log": str(path), "explained": explained_rows})
+    if explained.empty:
+        out.print(f"No failed rows selected in {path.name}", markup=False, soft_wrap=True)
+        return None
     for domain, rows in shown.groupby("domain", sort=False):
         view = pd.DataFrame(
             {
                 "file": rows["source_file"],
-                "row": rows["row_index"],
+                "row_index": rows["row_index"],
+                "sheet_row": rows["row_index"] + 2,
                 "logged": rows["error_type"].map(SHORT_HEADERS),
                 "now": rows["step"].fillna(rows["verdict"]),
                 "reason": rows["reason"],
@@ -175,48 +239,68 @@ def _explain(args: argparse.Namespace, out: Console) -> Any:
 def _replay_command(args: argparse.Namespace, path: Path) -> str:
     """The ``wdh-etl replay`` command for the rows just explained, with the same options."""
     words = ["wdh-etl", "replay", str(path)]
-    for option in ("domain", "error_type", "source_file", "row", "reference"):
+    for option in ("domain", "error_type", "source_file", "row", "reference", "db"):
         value = getattr(args, option)
         if value is not None:
             words += [f"--{option.replace('_', '-')}", str(value)]
-    if args.db != DEFAULT_DB:
-        words += ["--db", args.db]
     if args.logs_dir != Path("logs"):
         words += ["--logs-dir", str(args.logs_dir)]
     return shlex.join(words)
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--plain", action="store_true", help="no colour or links")
-    parser = argparse.ArgumentParser(
-        prog="wdh-failures", description=__doc__.split("\n")[0], parents=[common]
+def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--logs-dir``, ``--json``, ``--plain``: declared once, for the top-level parser
+    (``defaults``) and each command. A command's copy has no default, so it sets
+    the value only when given after the command, never undoes one given before."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--logs-dir", type=Path, default=default(Path("logs")), help="default: logs"
     )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="machine-readable output"
+    )
+    parser.add_argument(
+        "--plain", action="store_true", default=default(False), help="no colour or links"
+    )
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=help)
+    _add_common_options(parser, defaults=False)
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wdh-failures", description=__doc__.split("\n")[0])
+    _add_common_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("sessions", parents=[common], help="list the sessions, newest first")
-    summary = commands.add_parser("summary", parents=[common], help="counts by domain and file")
+    _command(commands, "sessions", "list the sessions, newest first")
+    summary = _command(commands, "summary", "counts by domain and file")
     summary.add_argument("log", nargs="?", metavar="SESSION|FILE")
-    show = commands.add_parser("show", parents=[common], help="failed rows, as read")
+    show = _command(commands, "show", "failed rows, as read")
     show.add_argument("log", nargs="?", metavar="SESSION|FILE")
     add_selection_options(show)
     show.add_argument("--limit", type=int, default=20)
-    diff = commands.add_parser("diff", parents=[common], help="new, resolved, persisting")
+    diff = _command(commands, "diff", "new, resolved, persisting")
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
     diff.add_argument("--limit", type=int, default=20, help="new and resolved rows shown")
-    excel = commands.add_parser("excel", parents=[common], help="write an Excel workbook")
+    excel = _command(commands, "excel", "write an Excel workbook")
     excel.add_argument("log", nargs="?", metavar="SESSION|FILE")
     add_selection_options(excel)
-    excel.add_argument("-o", "--output", type=Path, required=True)
-    explain = commands.add_parser(
-        "explain", parents=[common], help="why each row fails now, step by step"
+    excel.add_argument(
+        "-o", "--output", type=Path, required=True, help="an .xlsx file in an existing folder"
     )
+    explain = _command(commands, "explain", "why each row fails now, step by step")
     explain.add_argument("log", nargs="?", metavar="SESSION|FILE")
     add_selection_options(explain)
     explain.add_argument("--limit", type=int, default=50)
-    explain.add_argument("--db", default=DEFAULT_DB, help=f"default: {DEFAULT_DB}")
+    explain.add_argument("--db", help=DB_HELP)
     explain.add_argument(
         "--reference",
         type=Path,
@@ -226,7 +310,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Console], Any]] = {
+def _bad_argument(args: argparse.Namespace) -> str | None:
+    """What is wrong with arguments the parser accepted, checked before any work."""
+    if args.command == "excel":
+        from work_data_hub.analysis.excel import workbook_path
+        from work_data_hub.errors import OutputPathError
+
+        try:
+            workbook_path(args.output)
+        except OutputPathError as error:
+            return f"-o {error}"
+    return None
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], BaseModel | None]] = {
     "sessions": _sessions,
     "summary": _summary,
     "show": _show,
@@ -242,6 +339,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "limit", 1) < 1:
         parser.error("--limit must be at least 1")
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from work_data_hub.cli.console import log_warnings, make_console, say
+
+    problem = _bad_argument(args)
+    if problem is not None:
+        say(f"wdh-failures {args.command}: {problem}")
+        return 2
     out = make_console(plain=args.plain)
     with log_warnings() as torn:
         try:
@@ -249,8 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (WorkDataHubError, OSError, SQLAlchemyError) as error:
             say(f"wdh-failures: {error}")
             return 1
-    if args.json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    if args.json and result is not None:
+        from work_data_hub.cli._json_shapes import dumps
+
+        sys.stdout.write(dumps(result) + "\n")
     for message in torn:
         say(f"wdh-failures: warning: {message}")
     return 1 if torn else 0

@@ -7,7 +7,12 @@ own face in ``.raw_data``. Storage (CSV format, commit record, lock) and the
 pandera/pydantic adapters are private modules. The first design's entry
 points live in ``.legacy`` and are exported here for its callers.
 
+Each name is imported on first use: reading a log does not import pandera
+(the writer's checks), and ``ErrorType`` costs nothing.
+
 >>> import pandas as pd, pandera.pandas as pa, tempfile
+>>> from work_data_hub.infrastructure.validation import (
+...     FailureExporter, read_failures, to_failed_frame)
 >>> from pathlib import Path
 >>> raw = pd.DataFrame({"计划代码": ["P1", "P2"], "期末资产规模": ["10.5", "-3"]})
 >>> schema = pa.DataFrameSchema({"期末资产规模": pa.Column(float, pa.Check.ge(0), coerce=True)})
@@ -21,19 +26,39 @@ points live in ``.legacy`` and are exported here for its callers.
 ['{"计划代码":"P2","期末资产规模":"-3"}']
 """
 
-from work_data_hub.infrastructure.validation._failing_labels import pandera_failing_labels
-from work_data_hub.infrastructure.validation.error_types import ErrorType
-from work_data_hub.infrastructure.validation.exporter import FailureExporter
-from work_data_hub.infrastructure.validation.failed_frame import dropped_rows, to_failed_frame
-from work_data_hub.infrastructure.validation.failed_record import FailedRecord
-from work_data_hub.infrastructure.validation.legacy import export_error_csv, export_failed_records
-from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
-from work_data_hub.infrastructure.validation.reader import latest_entries, read_failures
-from work_data_hub.infrastructure.validation.schema import FAILURE_LOG_SCHEMA, FIELDNAMES
-from work_data_hub.infrastructure.validation.session import (
-    generate_session_id,
-    validate_session_id,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from work_data_hub.infrastructure.validation._failing_labels import (
+        pandera_failing_labels,
+    )
+    from work_data_hub.infrastructure.validation.error_types import ErrorType
+    from work_data_hub.infrastructure.validation.exporter import FailureExporter
+    from work_data_hub.infrastructure.validation.failed_frame import (
+        dropped_rows,
+        to_failed_frame,
+    )
+    from work_data_hub.infrastructure.validation.failed_record import FailedRecord
+    from work_data_hub.infrastructure.validation.legacy import (
+        export_error_csv,
+        export_failed_records,
+    )
+    from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
+    from work_data_hub.infrastructure.validation.reader import (
+        latest_entries,
+        read_failures,
+    )
+    from work_data_hub.infrastructure.validation.schema import (
+        FAILURE_LOG_SCHEMA,
+        FIELDNAMES,
+    )
+    from work_data_hub.infrastructure.validation.session import (
+        generate_session_id,
+        validate_session_id,
+    )
 
 __all__ = [
     "FAILURE_LOG_SCHEMA",
@@ -52,3 +77,33 @@ __all__ = [
     "to_failed_frame",
     "validate_session_id",
 ]
+
+_HOME = {
+    "FAILURE_LOG_SCHEMA": "schema",
+    "FIELDNAMES": "schema",
+    "ErrorType": "error_types",
+    "FailedRecord": "failed_record",
+    "FailureExporter": "exporter",
+    "dropped_rows": "failed_frame",
+    "expand_raw_data": "raw_data",
+    "export_error_csv": "legacy",
+    "export_failed_records": "legacy",
+    "generate_session_id": "session",
+    "latest_entries": "reader",
+    "pandera_failing_labels": "_failing_labels",
+    "read_failures": "reader",
+    "to_failed_frame": "failed_frame",
+    "validate_session_id": "session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -8,13 +8,18 @@ and the pandera schema that checks a frame before it is written
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
-import pandera.pandas as pa
 
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+    #: The pandera schema the exporter checks a frame with (built on first use).
+    FAILURE_LOG_SCHEMA: pa.DataFrameSchema
 
 __all__ = [
     "ERROR_TYPE_DTYPE",
@@ -53,20 +58,32 @@ FAILURE_LOG_DTYPES: Final[dict[str, Any]] = {
     "raw_data": "str",
 }
 
-FAILURE_LOG_SCHEMA: Final = pa.DataFrameSchema(
-    {
-        "session_id": pa.Column("str", pa.Check.str_matches(SESSION_ID_PATTERN.pattern + "$")),
-        "timestamp": pa.Column(TIMESTAMP_DTYPE),
-        "domain": pa.Column("str", pa.Check.str_length(min_value=1)),
-        "source_file": pa.Column("str"),
-        "row_index": pa.Column("Int64", pa.Check.ge(0), nullable=True),
-        "error_type": pa.Column(ERROR_TYPE_DTYPE),
-        "raw_data": pa.Column(
-            "str",
-            [pa.Check.str_startswith("{"), pa.Check.str_endswith("}")],
-        ),
-    },
-    strict=True,
-    ordered=True,
-    name="failure_log",
-)
+
+def _failure_log_schema() -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # the writer's check: readers need not import pandera
+
+    return pa.DataFrameSchema(
+        {
+            "session_id": pa.Column("str", pa.Check.str_matches(SESSION_ID_PATTERN.pattern + "$")),
+            "timestamp": pa.Column(TIMESTAMP_DTYPE),
+            "domain": pa.Column("str", pa.Check.str_length(min_value=1)),
+            "source_file": pa.Column("str"),
+            "row_index": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+            "error_type": pa.Column(ERROR_TYPE_DTYPE),
+            "raw_data": pa.Column(
+                "str",
+                [pa.Check.str_startswith("{"), pa.Check.str_endswith("}")],
+            ),
+        },
+        strict=True,
+        ordered=True,
+        name="failure_log",
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # FAILURE_LOG_SCHEMA, built (and pandera imported) on first use
+    if name == "FAILURE_LOG_SCHEMA":
+        globals()[name] = schema = _failure_log_schema()
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
