@@ -1,16 +1,18 @@
 """``wdh-etl`` end to end: real source files, a real SQLite file, real subprocesses."""
 
+import importlib.util
 import json
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tests.helpers import wdh_etl
+from tests.helpers import ROOT, in_terminal, wdh_etl
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
 
@@ -244,3 +246,187 @@ def test_console_script_is_installed():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
     assert "--all-domains" in result.stdout
     assert "--summary-json" in result.stdout
+
+
+# -- arguments: one line, exit 2, before any work, without pandera ----------------------
+
+
+def _modules_after(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """``wdh-etl args`` through its entry point; which of pandas and pandera it imported."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('IMPORTED ' + ' '.join(sorted(\n"
+        "    m for m in ('pandas', 'pandera') if m in sys.modules)) + '\\n'))\n"
+        "from work_data_hub.cli.etl import main\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True
+    )
+    marker = next(line for line in result.stderr.splitlines() if line.startswith("IMPORTED"))
+    result.stderr = result.stderr.replace(marker + "\n", "")
+    return result, set(marker.split()[1:])
+
+
+def test_help_imports_neither_pandas_nor_pandera(tmp_path):
+    result, imported = _modules_after("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--all-domains" in result.stdout
+    assert imported == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--domain", "annuity_perf"], "unknown domain 'annuity_perf'; known: annual_award, "),
+        (["--all-domains", "--db", "notaurl"], "--db 'notaurl' is not a database URL"),
+        (["--all-domains", "--db", "mysql://wdh:secret@db/wdh"], "not mysql"),
+        (["--source", "data"], "one of the arguments --domain --all-domains is required"),
+        (["--all-domains", "--session-id", "../x"], "session_id '../x' does not match"),
+        (["replay", "--db", "notaurl"], "wdh-etl replay: --db 'notaurl' is not a database URL"),
+        (["replay", "--error-type", "NOPE"], "invalid choice: 'NOPE'"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2_before_any_work(tmp_path, args, message):
+    result, imported = _modules_after(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert imported == set()  # neither pandas nor pandera: said at once
+    said = [line for line in result.stderr.splitlines() if line.startswith("wdh-etl")]
+    assert len(said) == 1
+    assert "reference data" not in result.stderr
+    assert result.stdout == ""  # no "Session ..." nor "No failed rows ..."
+    assert not (tmp_path / "data").exists()  # no database made, nothing read
+    assert not list(tmp_path.glob("logs/*"))
+
+
+def test_an_unknown_domain_is_refused_before_a_missing_source_is_noticed(tmp_path):
+    result = wdh_etl("--domain", "annuity_perf", "--domain", "annuity_income", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "wdh-etl: unknown domain 'annuity_perf'; known: annual_award, annuity_income, "
+        "annuity_performance"
+    ]
+    assert result.stdout == ""
+
+
+def _missing(module: str) -> bool:
+    return importlib.util.find_spec(module) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "install"),
+    [
+        ("postgresql://wdh:secret@db.example/wdh", "psycopg", 'pip install -e ".[postgres]"'),
+        ("postgresql+psycopg://wdh:secret@db/wdh", "psycopg", 'pip install -e ".[postgres]"'),
+        ("postgresql+psycopg2://wdh:secret@db/wdh", "psycopg2", "pip install psycopg2-binary"),
+    ],
+)
+@pytest.mark.parametrize("command", [[], ["replay"]])
+def test_a_database_driver_that_is_not_installed_is_named_with_what_to_install(
+    tmp_path, url, module, install, command
+):
+    if not _missing(module):
+        pytest.skip(f"{module} is installed here")
+    run = [] if command else ["--all-domains"]
+    result = wdh_etl(*command, *run, "--db", url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert f"driver {module} is not installed: {install}" in result.stderr
+    assert "secret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_postgres_extra_is_declared():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert extras["postgres"] == ["psycopg[binary]>=3.1"]
+
+
+# -- replay is a subcommand --------------------------------------------------------------
+
+
+def test_replay_is_a_subcommand_with_its_own_help(tmp_path):
+    top = wdh_etl("--help", cwd=tmp_path)
+    assert "replay" in top.stdout.split("commands:")[1]
+    own = wdh_etl("replay", "--help", cwd=tmp_path)
+    assert own.returncode == 0
+    assert own.stdout.startswith("usage: wdh-etl replay")
+    assert "--error-type" in own.stdout
+    assert "--all-domains" not in own.stdout
+
+
+def test_options_before_the_subcommand_are_refused_not_dropped(tmp_path):
+    result = wdh_etl("--plain", "replay", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "options go after the command: wdh-etl replay" in result.stderr
+
+
+# -- the closing line tells the truth ---------------------------------------------------
+
+
+def test_a_file_that_fails_is_never_closed_with_no_failed_rows(sources):
+    performance = sources / "annuity_performance"
+    for path in performance.iterdir():
+        path.unlink()
+    pd.DataFrame([GOOD], columns=PERFORMANCE_COLUMNS).to_csv(performance / "a.csv", index=False)
+    (performance / "b.csv").write_text("x,y\n1,2,3\n", encoding="utf-8")  # ragged
+    db = sources.parent / "wdh.db"
+    result = wdh_etl(
+        "--domain", "annuity_performance", "--source", str(sources), "--db", f"sqlite:///{db}",
+        "--plain", cwd=sources.parent,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "No failed rows" not in result.stdout
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("1 file loaded, 1 could not be processed, no failed rows logged in ")
+
+
+def test_a_run_with_no_source_files_says_nothing_ran(sources):
+    db = sources.parent / "wdh.db"
+    result = wdh_etl(
+        "--domain", "annual_award", "--source", str(sources), "--db", f"sqlite:///{db}",
+        "--plain", cwd=sources.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "No failed rows" not in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("Nothing ran in session etl_")
+    assert f"no source files for annual_award in {sources}." in result.stdout
+
+
+def test_errors_go_below_the_tables_whole_in_a_narrow_terminal(sources):
+    (sources / "annuity_income" / "2024-09.csv").write_text("x,y\n1,2,3\n", encoding="utf-8")
+    db = sources.parent / "wdh.db"
+    command = [
+        sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains", "--source", str(sources),
+        "--db", f"sqlite:///{db}",
+    ]  # fmt: skip
+    shown = in_terminal(command, cwd=sources.parent, columns=40)
+    error = (
+        "wdh-etl: annuity_income: 2024-09.csv: 2024-09.csv line 2 has 3 fields, more than the "
+        "header's 2: fix that line (an unquoted comma, a missing or extra field) and run the "
+        "file again"
+    )
+    assert shown.count(error) == 1  # one line, not cut, not wrapped into a table cell
+    assert shown.index(error) > shown.index("annual_award")  # after the last table
+
+
+# -- the session's sidecar --------------------------------------------------------------
+
+
+def test_a_run_leaves_its_settings_next_to_its_log(sources):
+    result, db, summary_path = _run(sources, "--plain")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    logs = Path(summary["failure_log"]).parent
+    record = json.loads(
+        (logs / f"wdh_etl_session_{summary['session_id']}.json").read_text(encoding="utf-8")
+    )
+    assert record["kind"] == "run"
+    assert record["db_url"] == f"sqlite:///{db}"
+    assert record["source_dir"] == str(sources)
+    assert record["reference_dir"] == str(sources / "reference")
+    assert record["domains"] == ["annuity_performance", "annuity_income", "annual_award"]
+    assert record["versions"]["pandas"] == pd.__version__
+    assert not list(logs.glob("*.tmp"))  # the record was written whole, then moved in place

@@ -6,58 +6,58 @@
 Fix the cause first (a company mapping, a plan), then replay. Rows that pass
 now are loaded with their original source file and row; rows that still
 fail go to the new session's failure log. Replaying twice loads nothing
-twice. Exit status: 0 done, 1 bad input or rows that could not be
-replayed (each reported on stderr), 2 bad arguments.
+twice. ``--db`` and ``--reference`` default to what the replayed session
+ran with (its sidecar, ``wdh_etl_session_<id>.json``). Exit status: 0 done,
+1 bad input or rows that could not be replayed (each reported on stderr),
+2 bad arguments, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+import signal
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
-
-from work_data_hub.analysis import FrameView, resolve_log
-from work_data_hub.cli.console import (
-    json_records,
-    log_warnings,
-    make_console,
-    print_log_link,
-    say,
-)
+from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem
 from work_data_hub.cli.failures import add_selection_options, selection
-from work_data_hub.errors import WorkDataHubError
-from work_data_hub.infrastructure.validation import generate_session_id, read_failures
-from work_data_hub.io.database import DEFAULT_DB
-from work_data_hub.workflows import ReplayResult, Workspace, replay_failures
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from work_data_hub.workflows import ReplayResult
+
+__all__ = ["add_arguments", "interrupted", "run"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wdh-etl replay", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add replay's arguments to ``parser`` (the ``replay`` subcommand of ``wdh-etl``)."""
     parser.add_argument(
         "log", nargs="?", metavar="SESSION|FILE", help="default: the newest session"
     )
     add_selection_options(parser)
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default: {DEFAULT_DB})")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL (default: the replayed session's database, "
+        f"else sqlite:///{DEFAULT_DB_FILE})",
+    )
     parser.add_argument(
         "--reference",
         type=Path,
         help="load the reference files (plans.csv, company_mapping.csv, branches.csv) in this "
-        "folder into the database first",
+        "folder into the database first (default: the replayed run's reference folder)",
     )
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
     parser.add_argument("--plain", action="store_true", help="no colour or links")
     parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
-    return parser
 
 
 def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
+    from work_data_hub.cli.console import json_records
+
     counts = result.counts.reset_index()
     return {
         "session_id": result.session_id,
@@ -69,9 +69,34 @@ def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``wdh-etl replay``; return the exit status."""
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Run ``wdh-etl replay`` with parsed ``args``; return the exit status."""
+    if args.db is not None and (problem := database_problem(args.db)):
+        sys.stderr.write(f"wdh-etl replay: {problem}\n")
+        return 2
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return interrupted()
+
+
+def interrupted() -> int:
+    """Say in one line what an interrupted replay leaves; return 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
+    sys.stderr.write(
+        "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
+        "replaying again loads nothing twice\n"
+    )
+    return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from work_data_hub.analysis import FrameView
+    from work_data_hub.cli.console import log_warnings, make_console, print_log_link, say
+    from work_data_hub.errors import WorkDataHubError
+
     out = make_console(plain=args.plain)
     with log_warnings() as torn:
         try:
@@ -81,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     for message in torn:
         say(f"wdh-etl replay: warning: {message}")
+    if isinstance(replayed, str):
+        say(f"wdh-etl replay: {replayed}")
+        return 1
     if replayed is None:
         return 1 if torn else 0
     log, result = replayed
@@ -102,20 +130,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if result.errors or torn else 0
 
 
-def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult] | None:
-    """Replay what ``args`` select; None (said on ``out``) when they select nothing."""
+def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult] | str | None:
+    """Replay what ``args`` select; None (said on ``out``) when they select nothing, a
+    message when the replayed session's own database cannot be used."""
+    from work_data_hub.analysis import resolve_log
+    from work_data_hub.infrastructure.validation import generate_session_id, read_failures
+    from work_data_hub.io.database import DEFAULT_DB
+    from work_data_hub.workflows import Workspace, replay_failures
+    from work_data_hub.workflows.session_record import (
+        SessionRecord,
+        database_url_for_record,
+        session_settings,
+        write_session_record,
+    )
+
     path = resolve_log(args.log, args.logs_dir)
     failures = read_failures(path)
     chosen = selection(args, failures)
     if not chosen.any():
         out.print(f"Nothing to replay: no row of {path.name} matches.", markup=False)
         return None
-    workspace = Workspace.open(args.db, reference_dir=args.reference, upsert=True)
+    ran = session_settings(path)  # what the replayed session ran with: defaults, not orders
+    db_url, reference = args.db, args.reference
+    if db_url is None and ran is not None:
+        if problem := database_problem(ran.db_url):
+            return f"the database of session {ran.session_id}: {problem}; pass --db"
+        db_url = ran.db_url
+    if reference is None and ran is not None and ran.reference_dir is not None:
+        reference = ran.reference_dir if ran.reference_dir.is_dir() else None
+    workspace = Workspace.open(db_url or DEFAULT_DB, reference_dir=reference, upsert=True)
+    session_id = generate_session_id()
+    record = SessionRecord(
+        session_id,
+        db_url=database_url_for_record(db_url or DEFAULT_DB),
+        reference_dir=None if reference is None else reference.absolute(),
+        domains=tuple(sorted(failures.loc[chosen, "domain"].astype(str).unique())),
+        replays=", ".join(sorted(failures.loc[chosen, "session_id"].astype(str).unique())),
+    )
+    args.logs_dir.mkdir(parents=True, exist_ok=True)
+    write_session_record(record, args.logs_dir)
     result = replay_failures(
-        failures,
-        workspace,
-        selected=chosen,
-        session_id=generate_session_id(),
-        logs_dir=args.logs_dir,
+        failures, workspace, selected=chosen, session_id=session_id, logs_dir=args.logs_dir
     )
     return path, result

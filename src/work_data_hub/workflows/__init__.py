@@ -16,6 +16,7 @@ from work_data_hub.workflows.run import (
     load_reference,
     run_domain,
 )
+from work_data_hub.workflows.session_record import SessionRecord, session_settings
 from work_data_hub.workflows.workspace import Workspace, reference_tables
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "FileResult",
     "Outcome",
     "ReplayResult",
+    "SessionRecord",
     "Verdict",
     "Workspace",
     "describe_error",
@@ -34,4 +36,5 @@ __all__ = [
     "replay_failures",
     "rerun_failures",
     "run_domain",
+    "session_settings",
 ]

@@ -1,0 +1,193 @@
+"""``wdh-etl``'s arguments: the parser, and the checks made before any work.
+
+A bad argument is said in one line and exits 2 in a fraction of a second:
+these checks import only the standard library and SQLAlchemy's URL parser,
+never the domains' schemas (pandera) nor the data stack (pandas).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pkgutil
+from pathlib import Path
+from typing import Final
+
+__all__ = ["DEFAULT_DB_FILE", "bad_arguments", "database_problem", "domain_names", "parse"]
+
+#: The SQLite file of ``io.database.DEFAULT_DB``, for help texts that must not import it.
+DEFAULT_DB_FILE: Final = "data/wdh.db"
+
+#: What to install for a database driver that is missing, by the module it imports.
+_INSTALL: Final = {
+    "psycopg": 'pip install -e ".[postgres]"',
+    "psycopg2": "pip install psycopg2-binary, or use postgresql+psycopg:// after "
+    'pip install -e ".[postgres]"',
+}
+#: The databases the loads and replays are written for (``INSERT ... ON CONFLICT``).
+_SUPPORTED: Final = ("sqlite", "postgresql")
+
+
+def domain_names() -> tuple[str, ...]:
+    """The domains, one subpackage of ``work_data_hub.domain`` each, found without
+    importing them (their schemas import pandera). The registry stays the authority:
+    a name found here that it lacks is still refused once the run imports it.
+
+    >>> domain_names()
+    ('annual_award', 'annuity_income', 'annuity_performance')
+    """
+    from work_data_hub import domain
+
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(domain.__path__) if m.ispkg))
+
+
+def database_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the database (a bad URL, a database the loads are not
+    written for, a driver that is not installed), or None; nothing is connected to.
+
+    >>> database_problem("sqlite:///data/wdh.db") is None
+    True
+    >>> database_problem("notaurl")
+    "--db 'notaurl' is not a database URL: give one like sqlite:///data/wdh.db or ..."
+    >>> database_problem("mysql://wdh:secret@db/wdh")
+    '--db mysql://wdh:***@db/wdh: loads and replays are written for SQLite and PostgreSQL ...'
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return (
+            f"--db {url!r} is not a database URL: give one like sqlite:///{DEFAULT_DB_FILE} "
+            "or postgresql+psycopg://user@host/database"
+        )
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"--db {shown}: SQLAlchemy knows no database {parsed.drivername!r}"
+    if dialect.name not in _SUPPORTED:
+        return (
+            f"--db {shown}: loads and replays are written for SQLite and PostgreSQL "
+            f'(pip install -e ".[postgres]"), not {dialect.name}'
+        )
+    if getattr(dialect, "is_async", False):
+        return f"--db {shown}: {dialect.driver} is an asyncio driver; use postgresql+psycopg://"
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        module = error.name or dialect.driver
+        install = _INSTALL.get(module, f"pip install {module}")
+        return f"--db {shown}: its driver {module} is not installed: {install}"
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from work_data_hub.cli import replay  # which checks its --db here too
+
+    parser = argparse.ArgumentParser(
+        prog="wdh-etl",
+        usage="wdh-etl (--domain NAME [--domain NAME ...] | --all-domains) [options]\n"
+        "       wdh-etl replay [SESSION|FILE] [options]",
+        description="Run domain pipelines over source files into a database.",
+        epilog="wdh-etl replay [SESSION|FILE]: run a session's failed rows again once their "
+        "cause is fixed (wdh-etl replay --help)",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--domain",
+        action="append",
+        metavar="NAME",
+        help=f"repeatable; one of {', '.join(domain_names())}",
+    )
+    which.add_argument("--all-domains", action="store_true")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path("data/samples"),
+        help="folder with <domain>/*.xlsx|*.csv (default: data/samples)",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="folder with plans.csv, company_mapping.csv and branches.csv "
+        "(default: <source>/reference)",
+    )
+    parser.add_argument(
+        "--db", help=f"SQLAlchemy URL (default: sqlite:///{DEFAULT_DB_FILE})", metavar="URL"
+    )
+    parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
+    parser.add_argument("--session-id", help="append to this existing session (a resume)")
+    parser.add_argument("--jobs", type=int, default=1, help="run domains in N processes")
+    parser.add_argument("--plain", action="store_true", help="no colour, links or progress")
+    parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
+    parser.add_argument(
+        "--debug", action="store_true", help="print tracebacks of unexpected errors on stderr"
+    )
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    replay.add_arguments(
+        commands.add_parser(
+            "replay",
+            prog="wdh-etl replay",
+            help="run a session's failed rows again, once their cause is fixed",
+            description="A session's failed rows through their domains again, in a new session.",
+        )
+    )
+    return parser
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments; bad ones end the process with status 2 (argparse's way)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is not None:
+        if argv[:1] != [args.command]:  # else the run's options would be silently dropped
+            parser.error(f"options go after the command: wdh-etl {args.command} [options]")
+        return args
+    if not (args.domain or args.all_domains):
+        parser.error("one of the arguments --domain --all-domains is required")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def bad_arguments(args: argparse.Namespace) -> str | None:
+    """Why the arguments cannot run (checked before any work), or None."""
+    known = domain_names()
+    for name in args.domain or ():
+        if name not in known:
+            return f"unknown domain {name!r}; known: {', '.join(known)}"
+    if args.db is not None and (problem := database_problem(args.db)):
+        return problem
+    if args.session_id is not None:
+        from work_data_hub.errors import InvalidSessionIdError
+        from work_data_hub.infrastructure.validation.session import validate_session_id
+
+        try:
+            validate_session_id(args.session_id)
+        except InvalidSessionIdError as error:
+            return str(error)
+    return _writable_outputs(args)
+
+
+def _writable_outputs(args: argparse.Namespace) -> str | None:
+    """Why an output of the run cannot be written (checked before any work), or None."""
+    try:
+        args.logs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"--logs-dir {args.logs_dir}: cannot create it ({error.strerror})"
+    if not os.access(args.logs_dir, os.W_OK | os.X_OK):
+        return f"--logs-dir {args.logs_dir} is not writable"
+    if args.summary_json is not None:
+        target = args.summary_json
+        if target.is_dir():
+            return f"--summary-json {target} is a folder: name a file"
+        if not target.parent.is_dir():
+            return f"--summary-json {target}: no folder {target.parent}"
+        if not os.access(target.parent, os.W_OK | os.X_OK) or (
+            target.exists() and not os.access(target, os.W_OK)
+        ):
+            return f"--summary-json {target} is not writable"
+    return None

@@ -1,0 +1,165 @@
+"""What ``wdh-etl`` says when a run ends: the per-file tables, the errors below them,
+``--summary-json``, the debug log of unexpected errors, and a closing line that
+tells the truth (never "no failed rows" when a file failed or nothing ran)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from work_data_hub.analysis import FrameView
+from work_data_hub.cli.console import print_log_link, say
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
+from work_data_hub.workflows import DomainResult, FileResult
+
+__all__ = ["closing_line", "report"]
+
+
+def _status(file: FileResult) -> str:
+    if file.error:
+        return "error"
+    return "resumed" if file.resumed else "loaded"
+
+
+def _summary_frame(results: list[DomainResult]) -> pd.DataFrame:
+    """One row per source file (or per domain that could not run); errors are said apart."""
+    rows: list[dict[str, object]] = []
+    for result in results:
+        if result.error:
+            rows.append({"domain": result.domain, "file": "", "status": "error"})
+        for file in result.files:
+            counts = {} if file.error else {"read": file.read, "loaded": file.loaded, **file.failed}
+            rows.append(
+                {
+                    "domain": result.domain,
+                    "file": file.source_file,
+                    "status": _status(file),
+                    **counts,
+                }
+            )
+    columns = ["domain", "file", "status", "read", "loaded", *(e.value for e in ErrorType)]
+    return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(columns[3:], "Int64"))
+
+
+def _summary_json(session_id: str, log: Path, results: list[DomainResult]) -> dict[str, object]:
+    return {
+        "session_id": session_id,
+        "failure_log": str(log.resolve()),
+        "domains": {
+            r.domain: {
+                "error": r.error,
+                "skipped": r.skipped,
+                "seconds": {phase: round(spent, 4) for phase, spent in r.seconds.items()},
+                "files": {
+                    f.source_file: {
+                        "status": _status(f),
+                        "read": f.read,
+                        "loaded": f.loaded,
+                        "failed": f.failed,
+                        "error": f.error,
+                    }
+                    for f in r.files
+                },
+            }
+            for r in results
+        },
+    }
+
+
+def _report_details(results: list[DomainResult], args: argparse.Namespace, session_id: str) -> None:
+    """Tracebacks of unexpected errors: on stderr with --debug, else in the debug log."""
+    details = [
+        (f"{r.domain}/{f.source_file}" if f else r.domain, (f or r).detail)
+        for r in results
+        for f in [None, *r.files]
+        if (f or r).detail
+    ]
+    if not details:
+        return
+    text = "".join(f"== {where}\n{detail}\n" for where, detail in details)
+    if args.debug:
+        sys.stderr.write(text)
+        return
+    debug_log = args.logs_dir / f"wdh_etl_debug_{session_id}.log"
+    try:
+        with debug_log.open("a", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        say(f"wdh-etl: tracebacks not saved ({error.strerror}): run again with --debug")
+        return
+    say(f"wdh-etl: details of unexpected errors: {debug_log}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def closing_line(
+    results: list[DomainResult], session_id: str, source: Path, *, logged: bool
+) -> str | None:
+    """The run's last word when something went wrong or nothing ran (None: all ran,
+    and the log, or its absence, says the rest).
+
+    >>> ok, bad = FileResult("a.csv"), FileResult("b.csv", error="b.csv is empty")
+    >>> closing_line([DomainResult("x", files=[ok, bad])], "etl_1", Path("d"), logged=False)
+    '1 file loaded, 1 could not be processed, no failed rows logged in session etl_1.'
+    >>> closing_line([DomainResult("x")], "etl_1", Path("d"), logged=False)
+    'Nothing ran in session etl_1: no source files for x in d.'
+    """
+    files = [file for result in results for file in result.files]
+    failed = sum(1 for file in files if file.error)
+    blocked = [result.domain for result in results if result.error]
+    if not files and not blocked:
+        domains = ", ".join(result.domain for result in results)
+        return f"Nothing ran in session {session_id}: no source files for {domains} in {source}."
+    if not failed and not blocked:
+        return None
+    parts = [f"{_count(len(files) - failed, 'file')} loaded"]
+    if failed:
+        parts.append(f"{failed} could not be processed")
+    if blocked:
+        parts.append(f"{', '.join(blocked)} could not run")
+    if not logged:
+        parts.append(f"no failed rows logged in session {session_id}")
+    return ", ".join(parts) + "."
+
+
+def report(
+    results: list[DomainResult], args: argparse.Namespace, session_id: str, out: Console
+) -> int:
+    """Print the summary, write --summary-json, say every error; return the exit status."""
+    summary = _summary_frame(results)
+    out.print(f"Session {session_id}", markup=False)
+    for domain, files in summary.groupby("domain", sort=False):
+        out.print(FrameView(files.drop(columns="domain"), title=str(domain)))
+    errors = 0
+    for result in results:
+        for name, why in result.skipped.items():
+            out.print(f"{result.domain}: skipped {name}: {why}", markup=False, soft_wrap=True)
+        if result.error:
+            say(f"wdh-etl: {result.domain}: {result.error}")
+            errors += 1
+        for file in result.files:
+            if file.error:  # below the tables, whole: an error never squeezes a table
+                say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
+                errors += 1
+    _report_details(results, args, session_id)
+    log = FailureExporter(session_id, args.logs_dir).output_file
+    if args.summary_json:
+        args.summary_json.write_text(
+            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+    last = closing_line(results, session_id, args.source, logged=log.exists())
+    if last is not None:
+        out.print(last, markup=False, soft_wrap=True)
+    if log.exists():
+        print_log_link(out, "Saved failure log to ", log)
+    elif last is None:
+        out.print(f"No failed rows in session {session_id}.", markup=False)
+    return 1 if errors else 0
