@@ -5,6 +5,7 @@ the reference data is fixed; ``wdh-etl replay`` loads what passes now.
 """
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.helpers import wdh_etl, wdh_failures
 from tests.workflows.runs import Run, fixed_reference
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
+from work_data_hub.workflows import session_settings
 
 
 @pytest.fixture
@@ -167,3 +169,104 @@ def test_help_mentions_replay(tmp_path):
     replay_help = wdh_etl("replay", "--help", cwd=tmp_path)
     assert replay_help.returncode == 0
     assert "--reference" in replay_help.stdout
+
+
+def _record(logs: Path, session_id: str) -> dict:
+    return json.loads((logs / f"wdh_etl_session_{session_id}.json").read_text(encoding="utf-8"))
+
+
+def _seeded_fixes(run: Run) -> int:
+    """Rows that a reference fix lets through, from the manifest."""
+    return sum(
+        entry["failed"][error_type]
+        for entry in run.manifest["files"].values()
+        for error_type in ("ENRICHMENT_FAILED", "FK_CONSTRAINT_VIOLATION")
+    )
+
+
+def test_replay_defaults_to_the_database_and_reference_folder_its_run_used(tmp_path):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    generate(work / "in", rows=8, seed=5)
+    elsewhere.mkdir()
+    result = wdh_etl(
+        "--all-domains", "--source", "in", "--db", "sqlite:///own.db", "--summary-json",
+        "run.json", cwd=work,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    session = json.loads((work / "run.json").read_text(encoding="utf-8"))["session_id"]
+    manifest = json.loads((work / "in" / "manifest.json").read_text(encoding="utf-8"))
+    run = Run(work, work / "in", f"sqlite:///{work / 'own.db'}", work / "logs", session, manifest)
+    fixed_reference(run, work / "in" / "reference")  # the fix, where the run read it
+    replay = wdh_etl(
+        "replay", session, "--logs-dir", str(work / "logs"), "--summary-json", "r.json",
+        cwd=elsewhere,
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr
+    summary = json.loads((elsewhere / "r.json").read_text(encoding="utf-8"))
+    assert sum(c["fixed"] for c in summary["counts"]) == _seeded_fixes(run)
+    assert not (elsewhere / "data").exists()  # not the default database
+    record = _record(work / "logs", summary["session_id"])
+    assert (record["kind"], record["replays"]) == ("replay", session)
+    assert record["db_url"] == run.db_url
+    assert record["reference_dir"] == str(work / "in" / "reference")
+
+
+def test_explicit_options_win_over_the_replayed_sessions_record(ran):
+    result = wdh_etl("replay", "--db", "sqlite:///elsewhere.db", cwd=ran.root)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "wdh-etl replay: no database at elsewhere.db: run wdh-etl first, or pass --db\n"
+    )
+    assert _record(ran.logs, ran.session_id)["db_url"] == ran.db_url
+
+
+def test_a_replay_that_fixes_every_row_names_its_session_and_leaves_its_record(ran):
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    result = wdh_etl(
+        "replay", "--error-type", "ENRICHMENT_FAILED", "--reference", str(fixed), "--plain",
+        cwd=ran.root,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = re.search(r"^No rows still failing in session (etl_\w+)\.$", result.stdout, re.M)
+    assert said, result.stdout
+    replay = said[1]
+    assert not (ran.logs / f"wdh_etl_failures_{replay}.csv").exists()
+    settings = session_settings(ran.logs / f"wdh_etl_failures_{replay}.csv")
+    assert settings is not None
+    assert (settings.replays, settings.reference_dir) == (ran.session_id, fixed)
+
+
+def test_summary_of_a_session_that_logged_nothing_says_so(ran):
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    result = wdh_etl(
+        "replay", "--error-type", "ENRICHMENT_FAILED", "--reference", str(fixed), "--plain",
+        cwd=ran.root,
+    )  # fmt: skip
+    replay = re.search(r"in session (etl_\w+)\.$", result.stdout, re.M)[1]
+    summary = wdh_failures("summary", replay, cwd=ran.root)
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.strip() == f"No failed rows in session {replay}."
+    assert (
+        json.loads(wdh_failures("summary", replay, "--json", cwd=ran.root).stdout)["summary"] == []
+    )
+    unknown = wdh_failures("summary", "etl_19990101", cwd=ran.root)
+    assert unknown.returncode == 1  # no log and no record: still no such session
+
+
+def test_explain_defaults_to_the_database_and_reference_folder_the_run_used(ran, tmp_path):
+    elsewhere = tmp_path / "elsewhere"  # no data/wdh.db here: only the record says where it is
+    elsewhere.mkdir()
+    mapping = ran.sources / "reference" / "company_mapping.csv"
+    fixed = fixed_reference(ran, ran.root / "fixed")
+    mapping.write_bytes((fixed / "company_mapping.csv").read_bytes())  # fixed where it was read
+    options = [ran.session_id, "--error-type", "ENRICHMENT_FAILED", "--logs-dir", str(ran.logs)]
+    told = wdh_failures(
+        "explain", *options, "--db", ran.db_url, "--reference", str(ran.sources / "reference"),
+        "--json", cwd=elsewhere,
+    )  # fmt: skip
+    remembered = wdh_failures("explain", *options, "--json", cwd=elsewhere)
+    assert remembered.returncode == 0, remembered.stderr
+    verdicts = [row["verdict"] for row in json.loads(remembered.stdout)["explained"]]
+    assert verdicts.count("passes now") > 0
+    assert json.loads(remembered.stdout) == json.loads(told.stdout)
+    assert not (elsewhere / "data").exists()

@@ -20,13 +20,14 @@ and a mistake in the arguments answer at once.
 from __future__ import annotations
 
 import argparse
+import glob
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from work_data_hub.errors import DomainNotInLogError, WorkDataHubError
+from work_data_hub.errors import DomainNotInLogError, LogNotFoundError, WorkDataHubError
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 
 if TYPE_CHECKING:
@@ -63,13 +64,36 @@ def _summary(args: argparse.Namespace, out: Console) -> BaseModel | None:
     from work_data_hub.analysis.views import FrameView
     from work_data_hub.cli._json_shapes import SummaryOutput, records
 
-    path, failures = _read(args)
+    try:
+        path, failures = _read(args)
+    except LogNotFoundError:
+        clean = _session_without_failures(args)
+        if clean is None:
+            raise
+        if args.json:
+            log = args.logs_dir / f"wdh_etl_failures_{clean}.csv"
+            return SummaryOutput.model_validate({"log": str(log), "summary": []})
+        out.print(f"No failed rows in session {clean}.", markup=False, soft_wrap=True)
+        return None
     summary = summarize(failures)
     if args.json:
         rows = records(summary.reset_index())
         return SummaryOutput.model_validate({"log": str(path), "summary": rows})
     out.print(FrameView(summary, title=path.name))
     return None
+
+
+def _session_without_failures(args: argparse.Namespace) -> str | None:
+    """The session ``args.log`` names (an id or unique prefix) that ran and logged no
+    failed row: it has a session record beside where its log would be, and no log."""
+    reference = args.log
+    if not reference or str(reference).endswith(".csv") or not args.logs_dir.is_dir():
+        return None
+    found = sorted(
+        path.name[len("wdh_etl_session_") : -len(".json")]
+        for path in args.logs_dir.glob(f"wdh_etl_session_{glob.escape(str(reference))}*.json")
+    )
+    return found[0] if len(found) == 1 else None
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -198,10 +222,15 @@ def _explain(args: argparse.Namespace, out: Console) -> BaseModel | None:
 
     from work_data_hub.analysis.views import SHORT_HEADERS, FrameView
     from work_data_hub.io.database import DEFAULT_DB
-    from work_data_hub.workflows import Verdict, Workspace, explain_failures
+    from work_data_hub.workflows import Verdict, Workspace, explain_failures, session_settings
 
     path, failures = _read(args)
-    workspace = Workspace.open(args.db or DEFAULT_DB, reference_dir=args.reference)
+    record = session_settings(path)  # how the session ran, for what the options leave out
+    db = args.db or (record.db_url if record else None) or DEFAULT_DB
+    reference = args.reference
+    if reference is None and record is not None and record.reference_dir is not None:
+        reference = record.reference_dir if record.reference_dir.is_dir() else None
+    workspace = Workspace.open(db, reference_dir=reference)
     explained = explain_failures(failures, workspace, selected=selection(args, failures))
     shown = explained.head(args.limit)
     if args.json:
