@@ -22,6 +22,9 @@ def logs(tmp_path, raw):
     )
     (tmp_path / "notes.txt").write_text("not a log")
     (tmp_path / "wdh_etl_failures_bad.csv").write_text("not a session log")
+    # a session record (its log's sidecar) and one of a session that logged nothing
+    for session in (NEW, "etl_20240303_090000_dddddd"):
+        (tmp_path / f"wdh_etl_session_{session}.json").write_text('{"session_id": "x"}')
     return tmp_path
 
 
