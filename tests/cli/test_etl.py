@@ -1,6 +1,5 @@
 """``wdh-etl`` end to end: real source files, a real SQLite file, real subprocesses."""
 
-import importlib.util
 import json
 import sqlite3
 import subprocess
@@ -310,8 +309,15 @@ def test_an_unknown_domain_is_refused_before_a_missing_source_is_noticed(tmp_pat
     assert result.stdout == ""
 
 
-def _missing(module: str) -> bool:
-    return importlib.util.find_spec(module) is None
+def _without(module: str, folder: Path) -> dict[str, str]:
+    """An environment in which ``module`` cannot be imported, as if it were not installed
+    (a package of that name earlier on the path fails as Python fails a missing one)."""
+    package = folder / "hidden" / module
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        f'raise ModuleNotFoundError("No module named {module!r}", name={module!r})\n'
+    )
+    return {"PYTHONPATH": str(folder / "hidden")}
 
 
 @pytest.mark.parametrize(
@@ -326,10 +332,9 @@ def _missing(module: str) -> bool:
 def test_a_database_driver_that_is_not_installed_is_named_with_what_to_install(
     tmp_path, url, module, install, command
 ):
-    if not _missing(module):
-        pytest.skip(f"{module} is installed here")
     run = [] if command else ["--all-domains"]
-    result = wdh_etl(*command, *run, "--db", url, cwd=tmp_path)
+    env = _without(module, tmp_path)
+    result = wdh_etl(*command, *run, "--db", url, cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert f"driver {module} is not installed: {install}" in result.stderr
