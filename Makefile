@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint run bench clean
+.PHONY: install test lint run bench clean pg-up pg-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ run: install
 # Speed and memory against the baselines; writes benchmarks/RESULTS.md (~20 min).
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+# A throwaway PostgreSQL server (data in a temp dir, loopback, trust auth, fsync off):
+# prints its URL; run the PostgreSQL test cases with WDH_TEST_PG_URL=<url> make test.
+pg-up:
+	@scripts/pg up
+
+pg-down:
+	@scripts/pg down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

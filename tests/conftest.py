@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -19,3 +23,43 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# -- databases: every test that touches one runs on SQLite and on PostgreSQL ----------
+
+#: A PostgreSQL server for the tests (`make pg-up` prints one; `.ci/run` starts one).
+PG_URL = os.environ.get("WDH_TEST_PG_URL")
+_PG_HOW = "PostgreSQL cases need a server: make pg-up, then WDH_TEST_PG_URL=<its URL> make test"
+
+
+def _pg_admin(url: str) -> str:
+    """``url`` as a psycopg conninfo (SQLAlchemy's ``+psycopg`` dropped)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database's SQLAlchemy URL: an SQLite file in ``tmp_path``, or a
+    new database on the ``WDH_TEST_PG_URL`` server, dropped after the test.
+
+    Without a server the PostgreSQL case skips (one line saying how to run it),
+    except under ``CI=true``, where it fails: CI must run it.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wdh.db'}"
+        return
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no WDH_TEST_PG_URL: {_PG_HOW}")
+        pytest.skip(_PG_HOW)
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"wdh_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(_pg_admin(PG_URL), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_pg_admin(PG_URL), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
