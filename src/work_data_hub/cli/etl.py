@@ -52,6 +52,10 @@ class _RunState:
     running: bool = False
 
 
+#: The exit status of an interrupted run (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``wdh-etl``; return the exit status.
 
@@ -64,14 +68,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             from work_data_hub.cli import replay
 
-            return replay.run(args)
-        return _run(args, state)
+            status = replay.run(args)
+        else:
+            status = _run(args, state)
     except KeyboardInterrupt:
         if state.argv[:1] == ["replay"]:
             from work_data_hub.cli import replay
 
-            return replay.interrupted()
-        return _interrupted(state)
+            status = replay.interrupted()
+        else:
+            status = _interrupted(state)
+    if argv is None and status == INTERRUPTED:  # the program: its status is 130, always
+        _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """Exit with ``status`` at once, output flushed.
+
+    An interrupt caught inside some extension's import can leave CPython's
+    "unhandled Ctrl-C" mark set, and then ``sys.exit(130)`` ends the process
+    by SIGINT instead (seen under load while pandas imports): the status a
+    script sees must not depend on where the Ctrl-C landed.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _run(args: argparse.Namespace, state: _RunState) -> int:
