@@ -3,7 +3,9 @@
 Every figure is the median of several runs in this process tree; every
 target is a ratio of two figures from the same run, so a noisy shared
 machine moves both sides together. Prints a markdown report and writes it
-to benchmarks/RESULTS.md.
+to benchmarks/RESULTS.md. Scenario 8 (PostgreSQL loads, and scenario 7 on
+PostgreSQL) starts its own server (``scripts/pg``) and stops it; where no
+PostgreSQL is installed, the report says so and has no PostgreSQL targets.
 
     python -m benchmarks.run [--rows 1000000] [--repeats 3] [--baseline-repeats 3]
 """
@@ -11,7 +13,6 @@ to benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -20,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +33,12 @@ import pandera.pandas as pa
 from benchmarks.baselines import per_row_export, pyarrow_floor
 from benchmarks.data import BUSINESS_TYPES, SESSION, annuity_frame, failed_frame
 from benchmarks.etl_share import make_samples, run_once
+from benchmarks.pg_load import ROWS as PG_ROWS
+from benchmarks.pg_load import report_lines as postgres_lines
+from benchmarks.pg_load import scenario_postgres
+from benchmarks.pg_load import targets as postgres_targets
 from benchmarks.replay import scenario_replay
+from benchmarks.timing import Figure, Target, timed
 from benchmarks.whole_run import report_lines as whole_run_lines
 from benchmarks.whole_run import scenario_whole_run
 from benchmarks.whole_run import targets as whole_run_targets
@@ -47,51 +51,6 @@ from work_data_hub.infrastructure.validation import (
 from work_data_hub.infrastructure.validation._csv_format import WRITE_BATCH_ROWS, to_arrow_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-
-@dataclass
-class Figure:
-    name: str
-    runs: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs)
-
-
-@dataclass
-class Target:
-    name: str
-    ratio: float  # of the medians: what the target is judged on
-    limit: float
-    at_least: bool  # ratio must be >= limit (else <= limit)
-    fastest_ratio: float | None = None  # of the fastest runs, to show the noise
-
-    @property
-    def met(self) -> bool:
-        return self.ratio >= self.limit if self.at_least else self.ratio <= self.limit
-
-
-def settle() -> None:
-    """Start each timed run from the same state: no garbage, no dirty pages.
-
-    Without the sync, a run pays for the previous run's page-cache writeback
-    (the kernel throttles writers with many dirty pages), which made the
-    write-heavy figures swing by 3x between identical runs.
-    """
-    gc.collect()
-    os.sync()
-
-
-def timed(name: str, repeats: int, work: Callable[[int], object]) -> Figure:
-    runs = []
-    for attempt in range(repeats):
-        settle()
-        start = time.perf_counter()
-        work(attempt)
-        runs.append(time.perf_counter() - start)
-    print(f"  {name}: median {statistics.median(runs):.3f}s of {runs}", file=sys.stderr)
-    return Figure(name, runs)
 
 
 def scenario_export(frame: pd.DataFrame, folder: Path, repeats: int, baseline_repeats: int):
@@ -238,6 +197,7 @@ def report(
     etl_rows: int,
     replay: dict[str, float],
     whole_run: dict[str, Any],
+    postgres: dict[str, Any],
     raw_share: float,
     elapsed: float,
 ) -> str:
@@ -272,6 +232,7 @@ def report(
             False,
         ),
         *(Target(*target) for target in whole_run_targets(whole_run)),
+        *(Target(*target) for target in postgres_targets(postgres)),
     ]
     lines = [
         "# Failure-log benchmarks",
@@ -369,6 +330,8 @@ def report(
         ),
         "",
         *whole_run_lines(whole_run),
+        "",
+        *postgres_lines(postgres),
     ]
     return "\n".join(lines) + "\n"
 
@@ -405,7 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     print("scenario 7: whole run", file=sys.stderr)
     whole_run = scenario_whole_run(args.repeats)
     print(f"  whole run: {whole_run}", file=sys.stderr)
+    print("scenario 8: PostgreSQL loads, and scenario 7 on PostgreSQL", file=sys.stderr)
+    postgres = scenario_postgres(PG_ROWS, args.repeats, whole_run=True)
     figures = {**export_figures, **validation_figures, **read_figures}
+    figures |= postgres.get("figures", {})
     text = report(
         args.rows,
         args.repeats,
@@ -417,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         args.etl_rows,
         replay,
         whole_run,
+        postgres,
         raw_share,
         time.perf_counter() - started,
     )

@@ -2,11 +2,13 @@
 
 Generated sources of about 600,000 rows (every domain; workbooks, some of
 two sheets, and CSVs) are run by ``wdh-etl --all-domains --plain`` into a
-fresh SQLite file, as a process, three times. The floor, per source table,
-measured in this process: the fastest reader of its format (calamine for a
-workbook sheet, pyarrow for a CSV), one pandera validation of the domain's
-gold schema over the kept rows, and ``sqlite3`` ``executemany`` of the kept
-rows into an empty table with the same columns. The kept rows are the run's
+fresh SQLite file (or, given a server, a fresh PostgreSQL database), as a
+process, three times. The floor, per source table, measured in this
+process: the fastest reader of its format (calamine for a workbook sheet,
+pyarrow for a CSV), one pandera validation of the domain's gold schema over
+the kept rows, and the fastest insert of the kept rows into an empty table
+with the same columns: ``sqlite3`` ``executemany``, or on PostgreSQL a
+psycopg ``COPY`` of a CSV buffer built beforehand (untimed). The kept rows are the run's
 own (computed outside the timing), so the floor does the same work on the
 same rows, without the run's checks, logging, lineage and guarantees.
 
@@ -26,14 +28,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
+from benchmarks.pg_server import conninfo, fresh_database
 from work_data_hub.domain.pipeline import run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.spec import NOTHING_LOADED
+from work_data_hub.domain.table import ColumnKind, TableSpec
 from work_data_hub.io.sources import list_sources, read_reference, read_tables
 from work_data_hub.samples.generate import generate
 from work_data_hub.workflows import reference_tables
@@ -75,12 +79,12 @@ def measured(command: list[str], report: Path) -> tuple[float, float, int]:
     return wall, int(kib) / 1024, int(status)
 
 
-def _run(sources: Path, folder: Path) -> tuple[float, float, dict[str, Any]]:
+def _run(sources: Path, folder: Path, db: str) -> tuple[float, float, dict[str, Any]]:
     """One ``wdh-etl`` process: (wall seconds, peak RSS in MiB, its --summary-json)."""
     summary = folder / "summary.json"
     command = [
         sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains", "--plain",
-        "--source", str(sources), "--db", f"sqlite:///{folder / 'wdh.db'}",
+        "--source", str(sources), "--db", db,
         "--logs-dir", str(folder / "logs"), "--summary-json", str(summary),
     ]  # fmt: skip
     wall, peak, status = measured(command, folder / "rusage")
@@ -95,14 +99,73 @@ def _fastest_read(path: Path, sheet: str | None) -> pd.DataFrame:
     return pd.read_excel(path, engine="calamine", sheet_name=sheet or 0)
 
 
-def _floor(sources: Path, folder: Path) -> dict[str, float]:
+class _SqliteFloor:
+    """``sqlite3`` ``executemany`` of the kept rows into an empty untyped table."""
+
+    def __init__(self, folder: Path) -> None:
+        self.connection = sqlite3.connect(folder / "floor.db")
+
+    def insert(self, name: str, kept: pd.DataFrame, spec: TableSpec) -> float:
+        columns = [c.name for c in spec.columns]
+        rows = kept.reindex(columns=columns).astype(object)
+        rows = rows.where(rows.notna(), None)
+        for column in spec.columns:  # sqlite3 binds text, not timestamps
+            if column.kind is ColumnKind.DATE:
+                rows[column.name] = rows[column.name].map(lambda v: None if v is None else str(v))
+        values = list(rows.itertuples(index=False, name=None))
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        self.connection.execute(f"CREATE TABLE {name} ({quoted})")
+        start = time.perf_counter()
+        with self.connection:
+            self.connection.executemany(
+                f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", values
+            )
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+_SQL_TYPES: Final = {ColumnKind.TEXT: "text", ColumnKind.AMOUNT: "numeric", ColumnKind.DATE: "date"}
+
+
+class _CopyFloor:
+    """psycopg ``COPY`` of the kept rows, as a CSV buffer built beforehand, into an
+    empty table of the same column types (text, NUMERIC, DATE)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(conninfo(url))
+
+    def insert(self, name: str, kept: pd.DataFrame, spec: TableSpec) -> float:
+        columns = [c.name for c in spec.columns]
+        typed = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in spec.columns)
+        with self.connection.transaction():
+            self.connection.execute(f"CREATE TABLE {name} ({typed})")
+        text = kept.reindex(columns=columns).to_csv(header=False, index=False).encode()
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        start = time.perf_counter()
+        sql = f"COPY {name} ({quoted}) FROM STDIN (FORMAT csv)"
+        with (
+            self.connection.transaction(),
+            self.connection.cursor() as cursor,
+            cursor.copy(sql) as copy,
+        ):
+            copy.write(text)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _floor(sources: Path, inserts: _SqliteFloor | _CopyFloor) -> dict[str, float]:
     """The parts' floor per phase, summed over every source table (seconds)."""
     reference = Reference(
         {spec.name: frame for spec, frame in read_reference(sources / "reference",
                                                             reference_tables()).items()}
     )  # fmt: skip
     spent = {"read": 0.0, "validate": 0.0, "insert": 0.0}
-    connection = sqlite3.connect(folder / "floor.db")
     for name, spec in DOMAINS.items():
         for path in list_sources(sources, name).files:
             tables = read_tables(path, spec.sheets)  # the run's rows, untimed
@@ -119,25 +182,9 @@ def _floor(sources: Path, folder: Path) -> dict[str, float]:
                 start = time.perf_counter()
                 gold.run(kept)
                 spent["validate"] += time.perf_counter() - start
-                columns = [c.name for c in spec.table.columns]
-                rows = kept.reindex(columns=columns).astype(object)
-                rows = rows.where(rows.notna(), None)
-                for column in spec.table.columns:  # sqlite3 binds text, not timestamps
-                    if column.kind.value == "date":
-                        rows[column.name] = rows[column.name].map(
-                            lambda v: None if v is None else str(v)
-                        )
-                values = list(rows.itertuples(index=False, name=None))
                 table = f"t_{name}_{abs(hash(label))}"
-                quoted = ", ".join(f'"{c}"' for c in columns)
-                connection.execute(f"CREATE TABLE {table} ({quoted})")
-                start = time.perf_counter()
-                with connection:
-                    connection.executemany(
-                        f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})", values
-                    )
-                spent["insert"] += time.perf_counter() - start
-    connection.close()
+                spent["insert"] += inserts.insert(table, kept, spec.table)
+    inserts.close()
     return spent
 
 
@@ -164,8 +211,12 @@ def _baseline_rss_mib(folder: Path) -> float:
     return measured([sys.executable, "-c", code], folder / "baseline")[1]
 
 
-def scenario_whole_run(repeats: int = 3) -> dict[str, Any]:
-    """The whole-run figures: runs, floors, their ratios, RSS, rows per second per phase."""
+def scenario_whole_run(repeats: int = 3, server: str | None = None) -> dict[str, Any]:
+    """The whole-run figures: runs, floors, their ratios, RSS, rows per second per phase.
+
+    ``server``: a PostgreSQL server's URL; each run and each floor gets a fresh
+    database on it (else fresh SQLite files).
+    """
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         sources, rows = make_sources(root / "sources")
@@ -173,11 +224,15 @@ def scenario_whole_run(repeats: int = 3) -> dict[str, Any]:
         for attempt in range(repeats):
             run_folder = root / f"run{attempt}"
             run_folder.mkdir()
-            wall, peak, summary = _run(sources, run_folder)
+            db = f"sqlite:///{run_folder / 'wdh.db'}" if server is None else fresh_database(server)
+            wall, peak, summary = _run(sources, run_folder, db)
             runs.append(wall)
             rss.append(peak)
             summaries.append(summary)
-            floors.append(sum(_floor(sources, run_folder).values()))
+            inserts = (
+                _SqliteFloor(run_folder) if server is None else _CopyFloor(fresh_database(server))
+            )
+            floors.append(sum(_floor(sources, inserts).values()))
         largest_file, largest_table = _largest_frames_mib(sources)
         baseline = _baseline_rss_mib(root)
     phases: dict[str, float] = {}
@@ -185,6 +240,7 @@ def scenario_whole_run(repeats: int = 3) -> dict[str, Any]:
         for phase, seconds in domain["seconds"].items():
             phases[phase] = phases.get(phase, 0.0) + seconds
     return {
+        "database": "SQLite" if server is None else "PostgreSQL",
         "rows": rows,
         "run": runs,
         "floor": floors,
@@ -203,16 +259,17 @@ def scenario_whole_run(repeats: int = 3) -> dict[str, Any]:
 def targets(result: dict[str, Any]) -> list[tuple[str, float, float, bool, float | None]]:
     """The scenario's targets as (name, ratio, limit, at_least, fastest runs' ratio)."""
     growth = result["peak_rss_mib"] - result["baseline_rss_mib"]
+    on = "" if result.get("database", "SQLite") == "SQLite" else f" on {result['database']}"
     return [
         (
-            "7. whole wdh-etl run vs the floor of its parts (slow-down)",
+            f"7. whole wdh-etl run{on} vs the floor of its parts (slow-down)",
             result["ratio_median"],
             2.5,
             False,
             result["ratio_fastest"],
         ),
         (
-            "7. peak RSS growth of the run / largest source file's frames",
+            f"7. peak RSS growth of the run{on} / largest source file's frames",
             growth / result["largest_file_frames_mib"],
             4,
             False,
@@ -226,15 +283,24 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     growth = result["peak_rss_mib"] - result["baseline_rss_mib"]
     runs = ", ".join(f"{s:.1f}" for s in result["run"])
     floors = ", ".join(f"{s:.1f}" for s in result["floor"])
+    postgres = result.get("database") == "PostgreSQL"
+    into, insert = (
+        ("a fresh PostgreSQL database on the bench's own server", "a psycopg `COPY` of "
+         "the kept rows (as CSV built beforehand) into an empty table of the same types")
+        if postgres
+        else ("a fresh SQLite file", "`sqlite3` `executemany` of the kept rows into an "
+              "empty table")
+    )  # fmt: skip
     lines = [
-        "## Scenario 7: the whole run against the floor of its parts",
+        f"## Scenario 7{' on PostgreSQL' if postgres else ''}: the whole run against the "
+        "floor of its parts",
         "",
         f"`wdh-etl --all-domains --plain` over generated sources of {result['rows']:,} rows "
-        "(every domain; workbooks, one of two sheets, and CSVs) into a fresh SQLite file, "
+        f"(every domain; workbooks, one of two sheets, and CSVs) into {into}, "
         f"as a process, {len(result['run'])} times: {runs} s. The floor, measured in the "
         "same run for every source table: the fastest reader of its format (calamine, "
         "pyarrow), one pandera validation of the domain's gold schema over the kept rows, "
-        f"`sqlite3` `executemany` of the kept rows into an empty table: {floors} s.",
+        f"{insert}: {floors} s.",
         "",
         "| measured | value |",
         "|---|---:|",

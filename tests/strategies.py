@@ -73,6 +73,12 @@ floats = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.1 + 0.2, -0.0, 1.0, 1e20, 5e-324, 1.7976931348623157e308]),
 )
+#: Amounts as the pipeline holds them: finite float64s, money-like and extreme.
+amounts = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([12345678901234.56, 3107.90, 0.1 + 0.2, -0.0, 1e16, 5e-324]),
+    st.decimals(min_value=-(10**13), max_value=10**13, places=2).map(float),
+)
 int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 aware_zones = st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York", "Europe/Amsterdam"])
 datetimes = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1))

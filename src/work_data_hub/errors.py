@@ -40,6 +40,7 @@ __all__ = [
     "TableLayoutError",
     "UnknownDomainError",
     "UnsafeLogPathError",
+    "UnstorableValueError",
     "UnsupportedDatabaseError",
     "WorkDataHubError",
 ]
@@ -202,6 +203,19 @@ class TableLayoutError(WorkDataHubError, RuntimeError):
 
 class LoadInputError(WorkDataHubError, ValueError):
     """Rows handed to the database lack what a load needs (their fingerprints)."""
+
+
+class UnstorableValueError(LoadInputError):
+    """A value the database cannot hold as it is (PostgreSQL text cannot hold NUL,
+    U+0000): nothing of the file is loaded, and nothing is changed silently."""
+
+    def __init__(self, *, source_file: str | None, column: str, row_index: int | None) -> None:
+        where = f"{source_file or 'rows to load'}, row_index {row_index}"
+        super().__init__(
+            f"{where}: column {column!r} holds a NUL character (U+0000), which PostgreSQL "
+            "text cannot hold: nothing loaded; remove it from the source file, or load into SQLite"
+        )
+        self.source_file, self.column, self.row_index = source_file, column, row_index
 
 
 # -- outputs -----------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""The database layer against a real SQLite file."""
+"""The database layer against a real SQLite file and a real PostgreSQL database
+(``db_url``: every test runs on both)."""
 
+import datetime as dt
 import json
 
 import pandas as pd
@@ -30,8 +32,8 @@ TABLE = TableSpec(
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'wdh.db'}")
+def db(db_url):
+    db = Database(db_url)
     db.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
     db.add_domain(TABLE)
     return db
@@ -116,7 +118,7 @@ def test_reloading_a_file_replaces_its_rows(db):
 
 def test_foreign_key_is_enforced_and_the_file_transaction_rolls_back(db):
     _load(db, _rows(["P1"]), source_file="a.xlsx", session_id="s1")
-    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match=r"(?i)foreign key"):
         _load(db, _rows(["P2", "NOPE"]), source_file="a.xlsx", session_id="s2")
     rows = db.rows("annuity_performance")  # the earlier load of a.xlsx is intact
     assert rows["计划代码"].tolist() == ["P1"]
@@ -176,25 +178,37 @@ def test_replayed_rows_fill_empty_lineage_slots_only(db):
     assert sorted(lineage["row_index"]) == [10, 12]
 
 
-def test_tables_of_an_older_version_get_the_new_columns(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = sqlalchemy.create_engine(url)
+#: what an older version's SQLAlchemy made of a DATE month, a FLOAT amount and its id
+OLD_TYPES = {
+    "sqlite": ("INTEGER PRIMARY KEY", "DATETIME", "FLOAT"),
+    "postgresql": ("SERIAL PRIMARY KEY", "TIMESTAMP WITHOUT TIME ZONE", "FLOAT"),
+}
+
+
+def test_tables_of_an_older_version_keep_their_types_and_get_the_new_columns(db_url):
+    """A table an older version made (months DATETIME, amounts FLOAT, no raw_hash
+    and replayed_from) keeps loading and reading: the new columns are added, and
+    months stay datetimes, so old and new rows hold the same form."""
+    engine = sqlalchemy.create_engine(db_url)
+    key, month, amount = OLD_TYPES[engine.dialect.name]
     with engine.begin() as connection:
         connection.execute(
             sqlalchemy.text(
-                'CREATE TABLE annuity_performance (id INTEGER PRIMARY KEY, "月度" DATETIME NOT '
-                'NULL, "计划代码" VARCHAR NOT NULL, "客户名称" TEXT, company_id VARCHAR NOT NULL, '
-                '"期末资产规模" FLOAT, extra TEXT, source_file VARCHAR NOT NULL, row_index INTEGER '
-                "NOT NULL, session_id VARCHAR NOT NULL, UNIQUE (source_file, row_index))"
+                f'CREATE TABLE annuity_performance (id {key}, "月度" {month} NOT NULL, '
+                '"计划代码" VARCHAR NOT NULL, "客户名称" TEXT, company_id VARCHAR NOT NULL, '
+                f'"期末资产规模" {amount}, extra TEXT, source_file VARCHAR NOT NULL, row_index '
+                "INTEGER NOT NULL, session_id VARCHAR NOT NULL, UNIQUE (source_file, row_index))"
             )
         )
         connection.execute(
             sqlalchemy.text(
-                "INSERT INTO annuity_performance VALUES "
-                "(1, '2024-03-01', 'P1', '甲', 'C1', 1.0, NULL, 'old.csv', 0, 's0')"
+                'INSERT INTO annuity_performance ("月度", "计划代码", "客户名称", company_id, '
+                '"期末资产规模", extra, source_file, row_index, session_id) VALUES '
+                "('2024-03-01 00:00:00.000000', 'P1', '甲', 'C1', 1.0, NULL, 'old.csv', 0, 's0')"
             )
         )
-    db = Database(url)
+    engine.dispose()
+    db = Database(db_url)
     db.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
     db.add_domain(TABLE)
     old = db.rows("annuity_performance")
@@ -202,6 +216,16 @@ def test_tables_of_an_older_version_get_the_new_columns(tmp_path):
     assert db.lineage("annuity_performance", ["old.csv"])["row_index"].tolist() == [0]
     _load(db, _rows(["P1"], {"raw_hash": [5]}), source_file="a.csv", session_id="s1")
     assert db.lineage("annuity_performance", ["a.csv"])["raw_hash"].tolist() == [5]
+    rows = db.rows("annuity_performance")
+    assert rows["月度"].tolist() == [dt.datetime(2024, 3, 1)] * 2
+    assert rows["期末资产规模"].tolist() == [1.0, 1.5]
+    assert all(type(value) is float for value in rows["期末资产规模"])
+    if db.engine.dialect.name == "sqlite":  # the stored text: old and new rows alike
+        with db.engine.connect() as connection:
+            stored = connection.exec_driver_sql(
+                'SELECT "月度" FROM annuity_performance ORDER BY id'
+            ).fetchall()
+        assert stored == [("2024-03-01 00:00:00.000000",)] * 2
 
 
 def test_a_workbooks_sheets_load_in_one_transaction(db):
@@ -237,12 +261,12 @@ def test_a_workbooks_sheets_load_in_one_transaction(db):
     }
 
 
-def test_tables_come_from_the_spec_and_name_nothing_else(tmp_path):
+def test_tables_come_from_the_spec_and_name_nothing_else(db_url):
     spec = TableSpec("awards", (Column("日期", ColumnKind.DATE), Column("规模", ColumnKind.AMOUNT)))
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db = Database(db_url)
     db.add_domain(spec)
-    names = [c["name"] for c in sqlalchemy.inspect(db.engine).get_columns("awards")]
-    assert names == [
+    columns = sqlalchemy.inspect(db.engine).get_columns("awards")
+    assert [c["name"] for c in columns] == [
         "id",
         "日期",
         "规模",
@@ -253,43 +277,44 @@ def test_tables_come_from_the_spec_and_name_nothing_else(tmp_path):
         "raw_hash",
         "replayed_from",
     ]
+    kinds = {c["name"]: type(c["type"]).__name__ for c in columns}
+    amount = {"sqlite": "FLOAT", "postgresql": "NUMERIC"}[db.engine.dialect.name]
+    assert (kinds["日期"], kinds["规模"], kinds["raw_hash"]) == ("DATE", amount, "BIGINT")
 
 
-def test_values_are_stored_as_sqlalchemy_stores_them(db, tmp_path):
-    """The bulk path converts values with each column type's own processor: dates are
-    the same text SQLAlchemy's insert() writes, so old and new rows compare and sort."""
+def test_values_are_stored_as_sqlalchemy_stores_them(db):
+    """The bulk path (executemany on SQLite, COPY on PostgreSQL) stores what
+    SQLAlchemy's insert() stores: a month is a DATE (a time of day dropped), so old
+    and new rows compare and sort."""
     rows = _rows(["P1", "P2"]).assign(
         月度=pd.to_datetime(["2024-03-01", "2024-03-01 12:34:56.789"], format="ISO8601"),
         期末资产规模=[1.5, None],
     )
     _load(db, rows, source_file="a.csv", session_id="s1")
-    reference = Database(f"sqlite:///{tmp_path / 'reference.db'}")
-    reference.upsert_reference({PLAN: PLANS, COMPANY: COMPANIES})
-    reference.add_domain(TABLE)
-    with reference.engine.begin() as connection:
-        table = reference.domains["annuity_performance"]
+    table = db.domains["annuity_performance"]
+    with db.engine.begin() as connection:
         connection.execute(
             table.insert(),
             [
                 {"月度": value.to_pydatetime(), "计划代码": "P1", "company_id": "C1",
-                 "source_file": "a.csv", "row_index": n, "session_id": "s1"}
-                for n, value in enumerate(rows["月度"])
+                 "期末资产规模": amount, "source_file": "b.csv", "row_index": n,
+                 "session_id": "s1"}
+                for n, (value, amount) in enumerate(
+                    zip(rows["月度"], rows["期末资产规模"], strict=True)
+                )
             ],
         )  # fmt: skip
-    stored = {}
-    for name, database in (("bulk", db), ("sqlalchemy", reference)):
-        with database.engine.connect() as connection:
-            stored[name] = connection.exec_driver_sql(
-                'SELECT "月度" FROM annuity_performance ORDER BY row_index'
+    stored = db.rows("annuity_performance").groupby("source_file")
+    for column in ("月度", "期末资产规模"):
+        bulk, reference = (
+            [None if pd.isna(v) else v for v in stored.get_group(f)[column]]
+            for f in ("a.csv", "b.csv")
+        )
+        assert bulk == reference
+    assert stored.get_group("a.csv")["月度"].tolist() == [dt.date(2024, 3, 1)] * 2
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            text = connection.exec_driver_sql(
+                'SELECT DISTINCT "月度" FROM annuity_performance'
             ).fetchall()
-    assert (
-        stored["bulk"]
-        == stored["sqlalchemy"]
-        == [
-            ("2024-03-01 00:00:00.000000",),
-            ("2024-03-01 12:34:56.789000",),
-        ]
-    )
-    amounts = db.rows("annuity_performance")["期末资产规模"].tolist()
-    assert amounts[0] == 1.5
-    assert pd.isna(amounts[1])
+        assert text == [("2024-03-01",)]

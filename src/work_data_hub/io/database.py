@@ -17,6 +17,12 @@ replayed copy of it is known as a duplicate) and, when a replay loaded it,
 fills empty lineage slots and never overwrites one: replaying twice loads
 nothing twice. Tables made before these columns existed get them added
 (``NULL`` in old rows).
+
+Rows go in by the fastest way each database has (``io._bulk``):
+``COPY ... FROM STDIN`` on PostgreSQL (psycopg 3), the driver's prepared
+``executemany`` on SQLite; same transaction, same semantics. Months are
+``DATE``; amounts are exact ``NUMERIC`` on PostgreSQL and ``REAL`` (the
+pipeline's float64) on SQLite (``io.tables``).
 """
 
 from __future__ import annotations
@@ -52,7 +58,13 @@ from work_data_hub.errors import (
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
 from work_data_hub.io._bulk import insert_rows
 from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
-from work_data_hub.io.tables import EXTRA, LINEAGE, domain_table, reference_table
+from work_data_hub.io.tables import (
+    EXTRA,
+    LINEAGE,
+    adopt_column_types,
+    domain_table,
+    reference_table,
+)
 
 __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_file"]
 
@@ -96,6 +108,11 @@ class Database:
             referred = [reference_table(self.metadata, fk.references) for fk in spec.foreign_keys]
             self._create([*referred, self.ledger, table])
             self._add_missing_columns(table)
+        inspector = inspect(self.engine)
+        if inspector.has_table(table.name):
+            adopt_column_types(
+                table, {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+            )
 
     def _create(self, tables: list[Table]) -> None:
         """Create the missing ``tables``; another process creating one at the same
@@ -323,7 +340,9 @@ class Database:
         )
 
     def rows(self, domain: str) -> pd.DataFrame:
-        """Every row of a domain table, as a frame."""
+        """Every row of a domain table, as a frame, values as the driver reads them:
+        dates as ``datetime.date``, amounts as ``Decimal`` (PostgreSQL) or ``float``
+        (SQLite)."""
         table = self.domains[domain]
         with self.engine.connect() as connection:
             result = connection.execute(select(table).order_by(table.c.id))

@@ -6,20 +6,35 @@ source's other columns, and the lineage every loaded row carries: its
 ``session_id`` that loaded it, ``raw_hash`` (the fingerprint of its
 ``raw_data``) and ``replayed_from`` (the session whose log held it, when a
 replay loaded it). Names here come from specs only.
+
+Types: a ``DATE`` column is SQL ``DATE`` (a day: a month is its first day;
+a time of day is dropped). An ``AMOUNT`` is exact where the database can
+hold it exactly: ``NUMERIC`` in PostgreSQL, where the pipeline's float64
+is sent as its shortest round-trip decimal text (``repr``: ``3107.9``,
+``12345678901234.56``) and reads back as that ``Decimal``. SQLite has no
+decimal type: there an amount is ``REAL``, the same IEEE double the
+pipeline holds, so it reads back as the equal float (any amount of up to
+15 significant digits prints back as written, less trailing zeros:
+``3107.90`` reads ``3107.9``). Tables an older version made keep their
+column types (``adopt_column_types``): old ``DATETIME`` months keep
+getting datetimes, old ``FLOAT`` amounts floats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -29,17 +44,18 @@ from sqlalchemy.types import TypeEngine
 
 from work_data_hub.domain.table import ColumnKind, ReferenceTable, TableSpec
 
-__all__ = ["EXTRA", "LINEAGE", "domain_table", "reference_table"]
+__all__ = ["EXTRA", "LINEAGE", "adopt_column_types", "domain_table", "reference_table"]
 
 #: The columns every domain table adds after the spec's.
 LINEAGE: Final = ("source_file", "row_index", "session_id", "raw_hash", "replayed_from")
 #: The column holding the source's other columns, as a JSON object.
 EXTRA: Final = "extra"
 
-_TYPES: Final[dict[ColumnKind, type[TypeEngine[Any]]]] = {
-    ColumnKind.TEXT: String,
-    ColumnKind.AMOUNT: Float,
-    ColumnKind.DATE: DateTime,
+_TYPES: Final[dict[ColumnKind, TypeEngine[Any]]] = {
+    ColumnKind.TEXT: String(),
+    # NUMERIC where the database has it exactly; SQLite's NUMERIC would be REAL anyway
+    ColumnKind.AMOUNT: Float().with_variant(Numeric(), "postgresql"),
+    ColumnKind.DATE: Date(),
 }
 
 
@@ -65,7 +81,15 @@ def domain_table(metadata: MetaData, spec: TableSpec) -> Table:
             reference_table(metadata, fk.references)
             constraints.append(ForeignKey(fk.target))
         kind = _TYPES[column.kind]
-        columns.append(Column(column.name, kind, *constraints, nullable=not column.required))
+        columns.append(
+            Column(
+                column.name,
+                kind,
+                *constraints,
+                nullable=not column.required,
+                info={"kind": column.kind},
+            )
+        )
     return Table(
         spec.name,
         metadata,
@@ -79,3 +103,22 @@ def domain_table(metadata: MetaData, spec: TableSpec) -> Table:
         Column("replayed_from", String, doc="the session whose failure log held the row"),
         UniqueConstraint("source_file", "row_index", name=f"uq_{spec.name}_lineage"),
     )
+
+
+def adopt_column_types(table: Table, present: Mapping[str, TypeEngine[Any]]) -> None:
+    """Keep the types of a table an older version made: ``present`` are its columns'
+    reflected types. A month column made ``DATETIME`` (``TIMESTAMP``) stays one, so
+    old and new rows hold the same form; an amount column made ``FLOAT`` stays one.
+
+    >>> from work_data_hub.domain.table import Column as Spec
+    >>> t = domain_table(MetaData(), TableSpec("t", (Spec("month", ColumnKind.DATE),)))
+    >>> adopt_column_types(t, {"month": DateTime()})
+    >>> type(t.c["month"].type).__name__
+    'DateTime'
+    """
+    for column in table.columns:
+        kind, found = column.info.get("kind"), present.get(column.name)
+        if kind is ColumnKind.DATE and isinstance(found, DateTime):
+            column.type = DateTime()
+        elif kind is ColumnKind.AMOUNT and isinstance(found, Float):
+            column.type = Float()
