@@ -63,3 +63,37 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(_pg_admin(PG_URL), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- more databases of the same dialect (appended: imports kept here) ----------------------
+
+from collections.abc import Callable  # noqa: E402
+
+
+def _pg_database(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_pg_admin(str(PG_URL)), autocommit=True) as admin:
+        admin.execute(statement)
+
+
+@pytest.fixture
+def make_db_url(db_url: str, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes more fresh databases of ``db_url``'s dialect, for a test that compares
+    runs into separate databases: ``make_db_url("clean")`` is an SQLite file
+    ``tmp_path/clean.db``, or a new PostgreSQL database, dropped after the test."""
+    from sqlalchemy.engine import make_url
+
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        if db_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / name}.db"
+        database = f"wdh_test_{uuid.uuid4().hex[:16]}"
+        _pg_database(f'CREATE DATABASE "{database}"')
+        made.append(database)
+        return make_url(str(PG_URL)).set(database=database).render_as_string(hide_password=False)
+
+    yield make
+    for database in made:
+        _pg_database(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

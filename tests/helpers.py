@@ -1,16 +1,23 @@
-"""What several test packages share: session ids, logs on disk, the commands."""
+"""What several test packages share: session ids, logs on disk, the commands, and
+reading a database of either dialect."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
 
@@ -18,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION = "etl_20240301_090000_0a1b2c"
 OLD = "etl_20240301_090000_aaaaaa"
 NEW = "etl_20240302_090000_bbbbbb"
+
+
+#: For a test about SQLite itself (a locked file, a missing file, the default
+#: ``sqlite:///data/wdh.db``): its ``db_url`` is an SQLite file only.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def write_log(logs: Path, session_id: str, parts: list[tuple[str, str, str, pd.DataFrame]]) -> Path:
@@ -155,3 +167,98 @@ def in_terminal(
     os.close(leader)
     process.wait(timeout=60)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+# -- databases of either dialect, read the same way --------------------------------------
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names an SQLite database.
+
+    >>> is_sqlite("sqlite:///data/wdh.db"), is_sqlite("postgresql+psycopg://u@h/db")
+    (True, False)
+    """
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _engine(url: str, busy_timeout: float) -> sqlalchemy.Engine:
+    """An engine on ``url`` that never creates an SQLite file (``mode=rw``: read-write,
+    so that it can roll back the journal of a killed writer, as any connection must)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sqlalchemy.create_engine(parsed, poolclass=NullPool)
+    existing = parsed.set(database=f"file:{parsed.database}", query={"mode": "rw", "uri": "true"})
+    return sqlalchemy.create_engine(
+        existing, poolclass=NullPool, connect_args={"timeout": busy_timeout}
+    )
+
+
+def plain(value: object) -> object:
+    """A value read from either dialect as SQLite's driver returns it: ``NUMERIC``
+    (``Decimal``) as ``float``, a ``DATE`` as ``YYYY-MM-DD`` and a timestamp as
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` (how SQLAlchemy stores them in SQLite), a
+    timestamp's zone dropped.
+
+    >>> plain(Decimal("3107.90")), plain(dt.date(2024, 3, 1)), plain("P0012")
+    (3107.9, '2024-03-01', 'P0012')
+    """
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def query(
+    url: str, sql: str, params: Mapping[str, object] | None = None, *, busy_timeout: float = 5.0
+) -> list[tuple[object, ...]]:
+    """The rows of ``sql`` (named ``:params``) in the database at ``url``, each value
+    ``plain``. A missing SQLite file is an ``OperationalError``, never
+    created; ``busy_timeout``: how long to wait for its
+    writer's lock."""
+    engine = _engine(url, busy_timeout)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text(sql), dict(params or {})).fetchall()
+    finally:
+        engine.dispose()
+    return [tuple(plain(value) for value in row) for row in rows]
+
+
+def query_frame(url: str, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """``query`` as a DataFrame with the result's column names (object columns)."""
+    engine = _engine(url, 5.0)
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(sqlalchemy.text(sql), dict(params or {}))
+            columns, rows = list(result.keys()), result.fetchall()
+    finally:
+        engine.dispose()
+    return pd.DataFrame(
+        [[plain(value) for value in row] for row in rows], columns=columns, dtype=object
+    )
+
+
+def table_names(url: str) -> set[str]:
+    """The tables in the database at ``url`` (none while an SQLite file does not exist)."""
+    if is_sqlite(url) and not Path(str(make_url(url).database)).exists():
+        return set()
+    engine = _engine(url, 5.0)
+    try:
+        return set(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def drop_tables(url: str) -> None:
+    """Drop every table of the database at ``url``: a clean database for the next
+    hypothesis example without making a new one."""
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+    try:
+        metadata = sqlalchemy.MetaData()
+        metadata.reflect(engine)
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()

@@ -44,6 +44,13 @@ def test_every_error_is_exported_and_subclasses_ours_and_a_builtin():
         (errors.TableLayoutError("t", "c"), {"table": "t", "column": "c"}, RuntimeError),
         (errors.UnsupportedDatabaseError("mysql"), {"dialect": "mysql"}, NotImplementedError),
         (
+            errors.ReferenceKeyTooLongError(
+                table="company_mapping", key="客户名称", row=2, size=3000, limit=2704
+            ),
+            {"table": "company_mapping", "row": 2, "size": 3000},
+            ValueError,
+        ),
+        (
             errors.ResumeConflictError("...", source_file="a.csv", labels=[0]),
             {"source_file": "a.csv", "labels": [0]},
             ValueError,

@@ -34,6 +34,7 @@ __all__ = [
     "LogNotFoundError",
     "OutputPathError",
     "RawDataEncodingError",
+    "ReferenceKeyTooLongError",
     "ResumeConflictError",
     "RowConservationError",
     "SourceFileError",
@@ -216,6 +217,18 @@ class UnstorableValueError(LoadInputError):
             "text cannot hold: nothing loaded; remove it from the source file, or load into SQLite"
         )
         self.source_file, self.column, self.row_index = source_file, column, row_index
+
+
+class ReferenceKeyTooLongError(WorkDataHubError, ValueError):
+    """A reference table's key longer than the database can index (PostgreSQL's btree
+    holds keys up to ~2.7 kB): the reference data is refused, nothing is changed."""
+
+    def __init__(self, *, table: str, key: str, row: int, size: int, limit: int) -> None:
+        super().__init__(
+            f"reference {table}: the {key} of row {row} is {size:,} bytes, longer than the "
+            f"{limit:,} bytes PostgreSQL can index as a key: shorten it in the reference file"
+        )
+        self.table, self.key, self.row, self.size, self.limit = table, key, row, size, limit
 
 
 # -- outputs -----------------------------------------------------------------------

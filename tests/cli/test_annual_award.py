@@ -1,22 +1,22 @@
 """``annual_award`` end to end: a hand-made two-sheet workbook and a CSV, every row's fate known.
 
 Through the real commands (``wdh-etl``, ``wdh-failures``, ``wdh-etl replay``),
-a real SQLite file: each row is loaded with the canonical values, or logged
-under its sheet (``<file>[<sheet>]``) with the error type the domain's rules
-give it; explain names the step; the commands filter a workbook by name.
+a real database of each dialect (``db_url``): each row is loaded with the
+canonical values, or logged under its sheet (``<file>[<sheet>]``) with the
+error type the domain's rules give it; explain names the step; the commands
+filter a workbook by name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tests.helpers import wdh_etl, wdh_failures
+from tests.helpers import query, query_frame, wdh_etl, wdh_failures
 
 COLUMNS = [
     "上报月份", "业务类型", "客户全称", "年金计划号", "机构", "中标日期", "计划类型",
@@ -95,9 +95,12 @@ def _fates(rows):
     return {n: fate for n, (_, fate) in enumerate(rows)}
 
 
-def test_every_row_is_loaded_or_logged_as_its_rules_say(sources):
+def test_every_row_is_loaded_or_logged_as_its_rules_say(sources, db_url):
     root = sources.parents[1]
-    result = wdh_etl("--domain", "annual_award", "--plain", "--summary-json", "run.json", cwd=root)
+    result = wdh_etl(
+        "--domain", "annual_award", "--db", db_url, "--plain", "--summary-json", "run.json",
+        cwd=root,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads((root / "run.json").read_text(encoding="utf-8"))
     files = summary["domains"]["annual_award"]["files"]
@@ -112,10 +115,8 @@ def test_every_row_is_loaded_or_logged_as_its_rules_say(sources):
         "2024-04.csv": _fates(CSV),
     }
     logged = pd.read_csv(summary["failure_log"], dtype=str, keep_default_na=False)
-    with sqlite3.connect(root / "data" / "wdh.db") as connection:
-        loaded = pd.read_sql(
-            "SELECT * FROM annual_award ORDER BY source_file, row_index", connection
-        )
+    loaded = query_frame(db_url, "SELECT * FROM annual_award")
+    loaded = loaded.sort_values(["source_file", "row_index"], ignore_index=True)  # any collation
     for label, fates in expected.items():
         failed = logged[logged["source_file"] == label]
         got = {int(n): t for n, t in zip(failed["row_index"], failed["error_type"], strict=True)}
@@ -139,9 +140,10 @@ def test_every_row_is_loaded_or_logged_as_its_rules_say(sources):
     assert raw["区域"] == "华北"
 
 
-def test_commands_take_a_workbook_for_all_its_sheets(sources):
+def test_commands_take_a_workbook_for_all_its_sheets(sources, db_url):
     root = sources.parents[1]
-    assert wdh_etl("--domain", "annual_award", "--plain", cwd=root).returncode == 0
+    run = wdh_etl("--domain", "annual_award", "--db", db_url, "--plain", cwd=root)
+    assert run.returncode == 0, run.stderr
     shown = json.loads(wdh_failures("show", "--source-file", "2024-03.xlsx", "--json",
                                     "--limit", "100", cwd=root).stdout)  # fmt: skip
     assert {row["source_file"] for row in shown} == {
@@ -164,10 +166,10 @@ def test_commands_take_a_workbook_for_all_its_sheets(sources):
         "replay", "--source-file", "2024-03.xlsx", "--reference", reference, "--plain", cwd=root
     )
     assert replay.returncode == 0, replay.stderr
-    with sqlite3.connect(root / "data" / "wdh.db") as connection:
-        row = connection.execute(
-            'SELECT "机构代码", replayed_from FROM annual_award '
-            "WHERE source_file = '2024-03.xlsx[企年投资中标]' AND row_index = 1"
-        ).fetchone()
+    [row] = query(
+        db_url,
+        'SELECT "机构代码", replayed_from FROM annual_award '
+        "WHERE source_file = '2024-03.xlsx[企年投资中标]' AND row_index = 1",
+    )
     assert row[0] == "G99"
     assert row[1] is not None

@@ -1,7 +1,11 @@
-"""``wdh-etl`` end to end: real source files, a real SQLite file, real subprocesses."""
+"""``wdh-etl`` end to end: real source files, real subprocesses, a real database.
+
+The tests of what a run loads run on SQLite and on PostgreSQL (``db_url``); the
+tests of arguments, bad input and output run on an SQLite file: they are about
+the command, not the database.
+"""
 
 import json
-import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -11,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tests.helpers import ROOT, in_terminal, wdh_etl
+from tests.helpers import ROOT, in_terminal, query, wdh_etl
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
 
@@ -67,26 +71,25 @@ def sources(tmp_path):
     return root
 
 
-def _run(sources, *extra, env=None):
-    db = sources.parent / "wdh.db"
+def _run(sources, db_url, *extra, env=None):
     summary = sources.parent / "summary.json"
     result = wdh_etl(
         "--all-domains",
         "--source",
         str(sources),
         "--db",
-        f"sqlite:///{db}",
+        db_url,
         "--summary-json",
         str(summary),
         *extra,
         cwd=sources.parent,
         env=env,
     )
-    return result, db, summary
+    return result, summary
 
 
-def test_run_logs_every_rejected_row_once_and_loads_the_rest(sources):
-    result, db, summary_path = _run(sources)
+def test_run_logs_every_rejected_row_once_and_loads_the_rest(sources, db_url):
+    result, summary_path = _run(sources, db_url)
     assert result.returncode == 0, result.stderr
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     files = summary["domains"]["annuity_performance"]["files"]
@@ -119,11 +122,11 @@ def test_run_logs_every_rejected_row_once_and_loads_the_rest(sources):
     }
     assert f"Saved failure log to {log}" in result.stdout.replace("\n", "")
 
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute(
-            "SELECT source_file, row_index, session_id, company_id FROM annuity_performance "
-            "ORDER BY source_file, row_index"
-        ).fetchall()
+    rows = query(
+        db_url,
+        "SELECT source_file, row_index, session_id, company_id FROM annuity_performance "
+        "ORDER BY source_file, row_index",
+    )
     session = summary["session_id"]
     assert rows == [
         ("2024-03.csv", 0, session, "C1"),
@@ -137,16 +140,13 @@ def test_run_logs_every_rejected_row_once_and_loads_the_rest(sources):
     assert sorted([*logged, 0, 1]) == list(range(7))
 
 
-def test_rerun_replaces_rows_and_jobs_share_one_log(sources):
-    first, db, _ = _run(sources)
+def test_rerun_replaces_rows_and_jobs_share_one_log(sources, db_url):
+    first, _ = _run(sources, db_url)
     assert first.returncode == 0, first.stderr
-    second, _, summary_path = _run(sources, "--jobs", "2")
+    second, summary_path = _run(sources, db_url, "--jobs", "2")
     assert second.returncode == 0, second.stderr
-    with sqlite3.connect(db) as connection:
-        count = connection.execute("SELECT COUNT(*) FROM annuity_performance").fetchone()[0]
-        sessions = connection.execute(
-            "SELECT DISTINCT session_id FROM annuity_performance"
-        ).fetchall()
+    [(count,)] = query(db_url, "SELECT COUNT(*) FROM annuity_performance")
+    sessions = query(db_url, "SELECT DISTINCT session_id FROM annuity_performance")
     assert count == 4  # no duplicates after the re-run
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     assert sessions == [(summary["session_id"],)]
@@ -155,9 +155,9 @@ def test_rerun_replaces_rows_and_jobs_share_one_log(sources):
     assert set(read_failures(log)["domain"]) == {"annuity_performance", "annuity_income"}
 
 
-def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(sources):
+def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(sources, db_url):
     session = "etl_20240301_090000_0a1b2c"
-    first, db, summary_path = _run(sources, "--session-id", session)
+    first, summary_path = _run(sources, db_url, "--session-id", session)
     assert first.returncode == 0, first.stderr
     first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
     log = Path(first_summary["failure_log"])
@@ -171,7 +171,7 @@ def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(source
     pd.DataFrame([GOOD], columns=PERFORMANCE_COLUMNS).to_csv(
         sources / "annuity_performance" / "2024-05.csv", index=False
     )
-    second, _, _ = _run(sources, "--session-id", session)
+    second, _ = _run(sources, db_url, "--session-id", session)
     assert second.returncode == 0, second.stderr
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     performance = summary["domains"]["annuity_performance"]["files"]
@@ -195,12 +195,12 @@ def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(source
     assert set(appended["domain"]) == {"annuity_income"}
     assert len(read_failures(log)) == len(before) + 1  # the new unknown customer, once
     assert log.read_text(encoding="utf-8").count(HEADER) == 1
-    with sqlite3.connect(db) as connection:
-        assert connection.execute("SELECT COUNT(*) FROM annuity_performance").fetchone() == (5,)
+    assert query(db_url, "SELECT COUNT(*) FROM annuity_performance") == [(5,)]
 
 
-def test_rich_output_links_the_log(sources):
-    result, _, summary_path = _run(sources, env={"FORCE_COLOR": "1", "COLUMNS": "120"})
+def test_rich_output_links_the_log(sources, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'wdh.db'}"  # about the terminal, not the database
+    result, summary_path = _run(sources, db_url, env={"FORCE_COLOR": "1", "COLUMNS": "120"})
     assert result.returncode == 0, result.stderr
     log = Path(json.loads(summary_path.read_text(encoding="utf-8"))["failure_log"])
     assert "\x1b]8;id=" in result.stdout
@@ -420,8 +420,8 @@ def test_errors_go_below_the_tables_whole_in_a_narrow_terminal(sources):
 # -- the session's sidecar --------------------------------------------------------------
 
 
-def test_a_run_leaves_its_settings_next_to_its_log(sources):
-    result, db, summary_path = _run(sources, "--plain")
+def test_a_run_leaves_its_settings_next_to_its_log(sources, db_url):
+    result, summary_path = _run(sources, db_url, "--plain")
     assert result.returncode == 0, result.stderr
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     logs = Path(summary["failure_log"]).parent
@@ -429,7 +429,7 @@ def test_a_run_leaves_its_settings_next_to_its_log(sources):
         (logs / f"wdh_etl_session_{summary['session_id']}.json").read_text(encoding="utf-8")
     )
     assert record["kind"] == "run"
-    assert record["db_url"] == f"sqlite:///{db}"
+    assert record["db_url"] == db_url  # no password in these URLs to leave out
     assert record["source_dir"] == str(sources)
     assert record["reference_dir"] == str(sources / "reference")
     assert record["domains"] == ["annuity_performance", "annuity_income", "annual_award"]

@@ -4,24 +4,26 @@ a log that still reads, and a resume that completes the session exactly once.
 Real runs over generated sources big enough to be interrupted between their
 first committed file and their last; the signal is sent once the ledger
 (``wdh_file_loads``) shows a committed file, or once an import is under way.
+The runs go into a database of each dialect (``db_url``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
-from tests.helpers import wdh_failures
+from tests.helpers import query, wdh_failures
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
 
@@ -38,10 +40,10 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return sources, generate(sources, rows=3000, seed=5)
 
 
-def _start(sources: Path, root: Path, *extra: str) -> subprocess.Popen[str]:
+def _start(sources: Path, root: Path, db_url: str, *extra: str) -> subprocess.Popen[str]:
     command = [
         sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains", "--source", str(sources),
-        "--db", f"sqlite:///{root / 'wdh.db'}", "--logs-dir", str(root / "logs"), "--plain", *extra,
+        "--db", db_url, "--logs-dir", str(root / "logs"), "--plain", *extra,
     ]  # fmt: skip
     return subprocess.Popen(
         command,
@@ -53,22 +55,27 @@ def _start(sources: Path, root: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def _ledger(db: Path, session: str | None = None) -> list[tuple]:
-    """The committed loads (domain, table, read, loaded, logged), or [] while unreadable."""
+def _ledger(db_url: str, session: str) -> list[tuple]:
+    """The session's committed loads (domain, table, read, loaded, logged)."""
+    return query(
+        db_url,
+        "SELECT domain, source_file, rows_read, rows_loaded, rows_logged "
+        "FROM wdh_file_loads WHERE kind = 'load' AND session_id = :session",
+        {"session": session},
+    )
+
+
+def _loaded_yet(db_url: str) -> bool:
+    """Whether a running wdh-etl committed a load (False while that cannot be read)."""
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0) as connection:
-            return connection.execute(
-                "SELECT domain, source_file, rows_read, rows_loaded, rows_logged "
-                "FROM wdh_file_loads WHERE kind = 'load' AND (? IS NULL OR session_id = ?)",
-                (session, session),
-            ).fetchall()
-    except sqlite3.OperationalError:  # not made yet, or locked by the writer: ask again
-        return []
+        return bool(query(db_url, "SELECT 1 FROM wdh_file_loads", busy_timeout=0))
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError):
+        return False  # no database or ledger yet, or the SQLite writer's lock: ask again
 
 
-def _after_a_first_load(run: subprocess.Popen[str], db: Path) -> None:
+def _after_a_first_load(run: subprocess.Popen[str], db_url: str) -> None:
     deadline = time.monotonic() + 120
-    while run.poll() is None and time.monotonic() < deadline and not _ledger(db):
+    while run.poll() is None and time.monotonic() < deadline and not _loaded_yet(db_url):
         time.sleep(0.02)
     assert run.poll() is None, "the run ended before it was interrupted: the test proved nothing"
 
@@ -88,15 +95,16 @@ def _interrupted_line(run: subprocess.Popen[str]) -> re.Match[str]:
     return said
 
 
-def test_ctrl_c_mid_run_says_what_is_loaded_and_the_resume_completes_the_session(big, tmp_path):
+def test_ctrl_c_mid_run_says_what_is_loaded_and_the_resume_completes_the_session(
+    big, tmp_path, db_url
+):
     sources, manifest = big
-    db = tmp_path / "wdh.db"
-    run = _start(sources, tmp_path)
-    _after_a_first_load(run, db)
+    run = _start(sources, tmp_path, db_url)
+    _after_a_first_load(run, db_url)
     run.send_signal(signal.SIGINT)
     said = _interrupted_line(run)
     session = said["session"]
-    committed = _ledger(db, session)
+    committed = _ledger(db_url, session)
     assert int(said["loaded"]) == len(_files(committed)) >= 1
     assert len(_files(committed)) < len({key.split("[")[0] for key in manifest["files"]})
 
@@ -123,48 +131,55 @@ def test_ctrl_c_mid_run_says_what_is_loaded_and_the_resume_completes_the_session
     assert len(_files([(k.split("/")[0], k.split("/")[1]) for k in resumed])) == int(said["loaded"])
     # conservation per table: read = loaded + logged, in the ledger, the log and the tables
     logged = read_failures(log).groupby(["domain", "source_file"], observed=True).size()
-    with sqlite3.connect(db) as connection:
-        for key, expected in manifest["files"].items():
-            domain, name = key.split("/", 1)
-            failed = sum(expected["failed"].values())
-            assert files[key]["read"] == expected["rows"] == files[key]["loaded"] + failed
-            assert logged[(domain, name)] == failed, key
-            [(rows,)] = connection.execute(
-                f"SELECT COUNT(*) FROM {domain} WHERE source_file = ?", (name,)
-            ).fetchall()
-            assert rows == expected["rows"] - failed, key
+    for key, expected in manifest["files"].items():
+        domain, name = key.split("/", 1)
+        failed = sum(expected["failed"].values())
+        assert files[key]["read"] == expected["rows"] == files[key]["loaded"] + failed
+        assert logged[(domain, name)] == failed, key
+        [(rows,)] = query(
+            db_url, f"SELECT COUNT(*) FROM {domain} WHERE source_file = :name", {"name": name}
+        )
+        assert rows == expected["rows"] - failed, key
 
 
-def test_ctrl_c_with_worker_processes_prints_no_traceback(big, tmp_path):
+def test_ctrl_c_with_worker_processes_prints_no_traceback(big, tmp_path, db_url):
     sources, _ = big
-    db = tmp_path / "wdh.db"
-    run = _start(sources, tmp_path, "--jobs", "2")
-    _after_a_first_load(run, db)
+    run = _start(sources, tmp_path, db_url, "--jobs", "2")
+    _after_a_first_load(run, db_url)
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: the command and its workers
     said = _interrupted_line(run)
-    assert int(said["loaded"]) == len(_files(_ledger(db, said["session"])))
+    assert int(said["loaded"]) == len(_files(_ledger(db_url, said["session"])))
     log = tmp_path / "logs" / f"wdh_etl_failures_{said['session']}.csv"
     assert wdh_failures("summary", str(log), cwd=tmp_path).returncode == 0
 
 
+#: fcntl's F_SETPIPE_SZ (Linux); Python names it only from 3.10 on some builds.
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
 def _interrupt_while_importing(command: list[str], cwd: Path) -> tuple[int, list[str]]:
     """Run ``command``, send Ctrl-C while it imports pandas; its status and stderr lines."""
+    # The smallest pipe (one page) for its stderr: the command blocks on its import
+    # report until this test has read it, so however slow this test is, the command
+    # is at most a few imports past the line this test acts on.
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, _F_SETPIPE_SZ, 4096)
     run = subprocess.Popen(
         [sys.executable, "-m", "work_data_hub.cli.etl", *command],
         cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=write_end,
         env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},  # says each import as it ends
     )
-    assert run.stderr is not None
-    for line in run.stderr:  # pandas imports its frame long before it is done importing
-        if line.split("|")[-1].strip() == "pandas.core.frame":
-            run.send_signal(signal.SIGINT)
-            break
-    else:
-        pytest.fail("pandas was never imported")
-    rest = run.stderr.read()
+    os.close(write_end)
+    with open(read_end, encoding="utf-8", errors="replace") as stderr:
+        for line in stderr:  # pandas imports its frame long before it is done importing
+            if line.split("|")[-1].strip() == "pandas.core.frame":
+                run.send_signal(signal.SIGINT)
+                break
+        else:
+            pytest.fail("pandas was never imported")
+        rest = stderr.read()
     run.wait(timeout=60)
     return run.returncode, [
         line for line in rest.splitlines() if not line.startswith("import time:")

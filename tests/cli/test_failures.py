@@ -224,29 +224,18 @@ def test_a_domain_that_ran_clean_just_has_no_failed_rows(logs):
     assert "0 of 0 failed rows" in result.stdout
 
 
-def test_explain_says_when_nothing_is_selected_and_never_ends_on_a_colon(logs, tmp_path):
-    commit_loads(f"sqlite:///{tmp_path / 'wdh.db'}", logs / f"wdh_etl_failures_{NEW}.csv")
-    result = wdh_failures(
-        "explain", "--row", "99", "--db", f"sqlite:///{tmp_path / 'wdh.db'}", cwd=logs.parent
-    )
+def test_explain_says_when_nothing_is_selected_and_never_ends_on_a_colon(logs, db_url):
+    commit_loads(db_url, logs / f"wdh_etl_failures_{NEW}.csv")
+    result = wdh_failures("explain", "--row", "99", "--db", db_url, cwd=logs.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"No failed rows selected in wdh_etl_failures_{NEW}.csv\n"
-    data = wdh_failures(
-        "explain",
-        "--row",
-        "99",
-        "--json",
-        "--db",
-        f"sqlite:///{tmp_path / 'wdh.db'}",
-        cwd=logs.parent,
-    )
+    data = wdh_failures("explain", "--row", "99", "--json", "--db", db_url, cwd=logs.parent)
     assert json.loads(data.stdout)["explained"] == []
 
 
-def test_explain_gives_the_row_a_spreadsheet_shows(logs, tmp_path):
-    db = f"sqlite:///{tmp_path / 'wdh.db'}"
-    commit_loads(db, logs / f"wdh_etl_failures_{NEW}.csv")
-    result = wdh_failures("explain", "--source-file", "b.xlsx", "--db", db, cwd=logs.parent)
+def test_explain_gives_the_row_a_spreadsheet_shows(logs, db_url):
+    commit_loads(db_url, logs / f"wdh_etl_failures_{NEW}.csv")
+    result = wdh_failures("explain", "--source-file", "b.xlsx", "--db", db_url, cwd=logs.parent)
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "row_index" in line)
     assert header.split()[:3] == ["file", "row_index", "sheet_row"]

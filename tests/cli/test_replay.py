@@ -1,17 +1,18 @@
-"""Explain and replay from the command line: real sources, a real SQLite file, subprocesses.
+"""Explain and replay from the command line: real sources, real subprocesses, a real
+database of each dialect (``db_url``).
 
 The operator's path: a run fails rows; ``wdh-failures explain`` says why;
-the reference data is fixed; ``wdh-etl replay`` loads what passes now.
+the reference data is fixed; ``wdh-etl replay`` loads what passes now. The run
+gets ``--db``; explain and replay find the database in the session's record.
 """
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import wdh_etl, wdh_failures
+from tests.helpers import SQLITE_ONLY, query, wdh_etl, wdh_failures
 from tests.workflows.runs import Run, fixed_reference
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
@@ -19,17 +20,20 @@ from work_data_hub.workflows import session_settings
 
 
 @pytest.fixture
-def ran(tmp_path) -> Run:
-    """``wdh-etl --all-domains`` over generated sources, defaults relative to tmp_path."""
+def ran(tmp_path, db_url) -> Run:
+    """``wdh-etl --all-domains --db db_url`` over generated sources, the other options
+    the defaults, relative to tmp_path."""
     generate(tmp_path / "data" / "samples", rows=8, seed=5)
-    result = wdh_etl("--all-domains", "--plain", "--summary-json", "run.json", cwd=tmp_path)
+    result = wdh_etl(
+        "--all-domains", "--db", db_url, "--plain", "--summary-json", "run.json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
     manifest = json.loads((tmp_path / "data/samples/manifest.json").read_text(encoding="utf-8"))
     return Run(
         root=tmp_path,
         sources=tmp_path / "data" / "samples",
-        db_url=f"sqlite:///{tmp_path / 'data' / 'wdh.db'}",
+        db_url=db_url,
         logs=tmp_path / "logs",
         session_id=summary["session_id"],
         manifest=manifest,
@@ -42,11 +46,11 @@ def _seed(run: Run, source: str, step: str) -> int:
 
 
 def _loaded(run: Run) -> list[tuple]:
-    with sqlite3.connect(run.root / "data" / "wdh.db") as connection:
-        return connection.execute(
-            "SELECT source_file, row_index, session_id, replayed_from FROM annuity_performance "
-            "ORDER BY source_file, row_index"
-        ).fetchall()
+    return query(
+        run.db_url,
+        "SELECT source_file, row_index, session_id, replayed_from FROM annuity_performance "
+        "ORDER BY source_file, row_index",
+    )
 
 
 def test_from_a_failed_row_to_its_reason_in_one_command(ran):
@@ -143,11 +147,13 @@ def test_nothing_selected_is_said_and_is_not_an_error(ran):
     ("args", "status", "message"),
     [
         (["replay", "etl_19990101"], 1, "no session in logs starts with 'etl_19990101'"),
+        # a missing SQLite file, whichever database the run used
         (["replay", "--db", "sqlite:///missing/wdh.db"], 1, "no database at missing/wdh.db"),
         (["replay", "--reference", "nowhere"], 1, "no reference folder nowhere"),
         (["replay", "--error-type", "NOPE"], 2, "invalid choice"),
     ],
 )
+@SQLITE_ONLY  # bad arguments and a missing SQLite file: the database plays no part
 def test_replay_bad_input(ran, args, status, message):
     result = wdh_etl(*args, cwd=ran.root)
     assert result.returncode == status
@@ -157,6 +163,7 @@ def test_replay_bad_input(ran, args, status, message):
         assert result.stderr.startswith("wdh-etl replay: ")
 
 
+@SQLITE_ONLY  # a missing SQLite file
 def test_explain_without_a_database_says_how_to_get_one(ran):
     result = wdh_failures("explain", "--db", "sqlite:///nope.db", cwd=ran.root)
     assert result.returncode == 1
@@ -184,18 +191,25 @@ def _seeded_fixes(run: Run) -> int:
     )
 
 
-def test_replay_defaults_to_the_database_and_reference_folder_its_run_used(tmp_path):
+def _own_db(work: Path, db_url: str) -> tuple[str, str]:
+    """The URL to pass (an SQLite file relative to ``work``) and the URL a record keeps."""
+    if db_url.startswith("sqlite"):
+        return "sqlite:///own.db", f"sqlite:///{work / 'own.db'}"
+    return db_url, db_url
+
+
+def test_replay_defaults_to_the_database_and_reference_folder_its_run_used(tmp_path, db_url):
     work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
     generate(work / "in", rows=8, seed=5)
     elsewhere.mkdir()
+    given, kept = _own_db(work, db_url)
     result = wdh_etl(
-        "--all-domains", "--source", "in", "--db", "sqlite:///own.db", "--summary-json",
-        "run.json", cwd=work,
+        "--all-domains", "--source", "in", "--db", given, "--summary-json", "run.json", cwd=work,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     session = json.loads((work / "run.json").read_text(encoding="utf-8"))["session_id"]
     manifest = json.loads((work / "in" / "manifest.json").read_text(encoding="utf-8"))
-    run = Run(work, work / "in", f"sqlite:///{work / 'own.db'}", work / "logs", session, manifest)
+    run = Run(work, work / "in", kept, work / "logs", session, manifest)
     fixed_reference(run, work / "in" / "reference")  # the fix, where the run read it
     replay = wdh_etl(
         "replay", session, "--logs-dir", str(work / "logs"), "--summary-json", "r.json",
@@ -212,6 +226,7 @@ def test_replay_defaults_to_the_database_and_reference_folder_its_run_used(tmp_p
 
 
 def test_explicit_options_win_over_the_replayed_sessions_record(ran):
+    # an SQLite file that is not there, whichever database the run used
     result = wdh_etl("replay", "--db", "sqlite:///elsewhere.db", cwd=ran.root)
     assert result.returncode == 1
     assert result.stderr == (

@@ -8,6 +8,10 @@ latest-entry rule), disjoint; and each logged ``raw_data`` is the row as the
 reference reader reads it. The reference readers are independent of the
 product's: the standard ``csv`` module, and openpyxl's full (not read-only)
 mode, which reads cells, not the ``<dimension>`` tag.
+
+It runs on SQLite and on PostgreSQL (``db_url``): one database per test, its
+tables dropped before each example; fewer examples on PostgreSQL, where each
+costs a server round trip per statement.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from tests.helpers import stale_dimension
+from tests.helpers import drop_tables, is_sqlite, query_frame, stale_dimension
 from tests.strategies import amount_cells, month_cells, name_cells, plan_cells
 from work_data_hub.cli import etl
 from work_data_hub.domain import annuity_performance
@@ -127,13 +130,28 @@ def _reference_rows(path: Path) -> dict[int, dict[str, object]]:
     }
 
 
-@settings(
-    max_examples=40 if os.environ.get("CI") else 15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(sources())
-def test_every_row_is_loaded_or_logged_once_as_read(files):
+#: Examples per dialect, (CI, dev).
+EXAMPLES = {"sqlite": (40, 15), "postgresql": (15, 6)}
+
+
+def test_every_row_is_loaded_or_logged_once_as_read(db_url: str) -> None:
+    ci, dev = EXAMPLES["sqlite" if is_sqlite(db_url) else "postgresql"]
+
+    @settings(
+        max_examples=ci if os.environ.get("CI") else dev,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(sources())
+    def every_row_once(files: list[tuple[str, dict]]) -> None:
+        drop_tables(db_url)  # one database per test, empty for each example
+        _check(files, db_url)
+
+    every_row_once()
+
+
+def _check(files: list[tuple[str, dict]], db_url: str) -> None:
+    """Run ``files`` into ``db_url``; every row loaded or logged once, as read."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         source = root / "sources" / "annuity_performance"
@@ -147,11 +165,10 @@ def test_every_row_is_loaded_or_logged_once_as_read(files):
         )
         for name, spec in files:
             _write(source, name, spec)
-        db = root / "wdh.db"
         status = etl.main(
             [
                 "--domain", "annuity_performance", "--source", str(root / "sources"),
-                "--db", f"sqlite:///{db}", "--logs-dir", str(root / "logs"),
+                "--db", db_url, "--logs-dir", str(root / "logs"),
                 "--session-id", SESSION, "--plain",
                 "--summary-json", str(root / "run.json"),
             ]
@@ -159,10 +176,7 @@ def test_every_row_is_loaded_or_logged_once_as_read(files):
         assert status == 0
         log = FailureExporter(SESSION, root / "logs").output_file
         failures = read_failures(log) if log.exists() else pd.DataFrame(columns=NO_FAILURES)
-        with sqlite3.connect(db) as connection:
-            loaded = pd.read_sql(
-                "SELECT source_file, row_index FROM annuity_performance", connection
-            )
+        loaded = query_frame(db_url, "SELECT source_file, row_index FROM annuity_performance")
         event("some rows loaded" if len(loaded) else "no row loaded")
         for name, _spec in files:
             expected = _reference_rows(source / name)

@@ -1,11 +1,11 @@
 """8. wdh-etl killed mid-run: the log reads cleanly, no file is half-loaded, and a
-resume with the same --session-id then a replay load and log each row exactly once."""
+resume with the same --session-id then a replay load and log each row exactly once.
+On SQLite and on PostgreSQL (``db_url``; each run of a test its own database)."""
 
 import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy
 
-from tests.helpers import ROOT, SESSION, wdh_etl
+from tests.helpers import ROOT, SESSION, query, table_names, wdh_etl
 from tests.reliability.outages import faulty_etl
 from tests.workflows.runs import Run, fixed_reference
 from work_data_hub.domain.registry import DOMAINS
@@ -27,42 +28,42 @@ from work_data_hub.samples.generate import generate
 KILLS = 6
 
 
-def _loaded_per_file(db):
+def _loaded_per_file(db_url, busy_timeout=5.0):
+    """Rows per ``domain/file`` in the domain tables there are (killed before one existed:
+    none of it); a locked or damaged database is an error, not "no rows"."""
     counts = {}
-    with sqlite3.connect(db) as connection:
-        for domain in DOMAINS:
-            try:
-                rows = connection.execute(
-                    f"SELECT source_file, COUNT(*) FROM {domain} GROUP BY source_file"
-                ).fetchall()
-            except sqlite3.OperationalError as error:  # killed before the table existed
-                if "no such table" not in str(error):
-                    raise  # a locked or damaged database is a failure, not "no rows"
-                rows = []
+    existing = table_names(db_url)
+    for domain in DOMAINS:
+        if domain in existing:
+            rows = query(
+                db_url,
+                f"SELECT source_file, COUNT(*) FROM {domain} GROUP BY source_file",
+                busy_timeout=busy_timeout,
+            )
             counts.update({f"{domain}/{name}": count for name, count in rows})
     return counts
 
 
-def _files_loaded_so_far(db):
+def _files_loaded_so_far(db_url):
     """How many files a running wdh-etl has loaded (0 while the database is busy)."""
     try:
-        return len(_loaded_per_file(db))
-    except sqlite3.OperationalError:  # locked by the writer: ask again
+        return len(_loaded_per_file(db_url, busy_timeout=0))
+    except sqlalchemy.exc.OperationalError:  # not there yet, or locked by the writer
         return 0
 
 
-def _wait_for_a_first_load(run, db, rng):
+def _wait_for_a_first_load(run, db_url, rng):
     """Until the run has loaded at least one file (or ended), then a moment more."""
     deadline = time.monotonic() + 60
     while run.poll() is None and time.monotonic() < deadline:
-        if db.exists() and _files_loaded_so_far(db):
+        if _files_loaded_so_far(db_url):
             break
         time.sleep(0.02)
     time.sleep(rng.uniform(0, 0.3))
 
 
 @pytest.mark.slow
-def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path):
+def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path, make_db_url):
     manifest = generate(tmp_path / "samples", rows=3000, seed=5)
     expected = {
         key: entry["rows"] - sum(entry["failed"].values())
@@ -82,7 +83,7 @@ def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path):
             "--source",
             str(tmp_path / "samples"),
             "--db",
-            f"sqlite:///{db}",
+            db,
             "--logs-dir",
             str(tmp_path / "logs"),
             "--session-id",
@@ -92,7 +93,7 @@ def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path):
     killed = 0
     cut_short = 0  # kills that left some files loaded and some not
     for attempt in range(KILLS):
-        db = tmp_path / f"wdh-{attempt}.db"  # empty each time, so progress shows
+        db = make_db_url(f"wdh-{attempt}")  # empty each time, so progress shows
         run = subprocess.Popen(
             command(db),
             cwd=ROOT,
@@ -112,7 +113,7 @@ def test_killed_runs_leave_a_readable_log_and_whole_files(tmp_path):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FailureLogWarning)
                 read_failures(log)  # parses: only finished exports count
-        if db.exists():
+        if table_names(db):
             loaded = _loaded_per_file(db)
             for key, count in loaded.items():
                 assert count == expected[key], f"{key}: {count} rows, a file is half-loaded"
@@ -137,7 +138,7 @@ TABLE_KEY = ["source_file", "row_index"]
 
 
 def _tables(db_url):
-    """Both domain tables, without the columns that differ between runs by design."""
+    """Every domain's table, without the columns that differ between runs by design."""
     database = Database(db_url)
     tables = {}
     for name, spec in DOMAINS.items():
@@ -152,7 +153,9 @@ def _entries(log, **options):
 
 
 @pytest.mark.slow
-def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean_run(tmp_path):
+def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean_run(
+    tmp_path, db_url, make_db_url
+):
     """SIGKILL as each source file's load begins (its failures just logged), one file
     after another, each time resuming the same session; then fix the reference and
     replay. The database and the log equal a clean run's, and its replay's."""
@@ -166,13 +169,13 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
             "--source",
             str(sources),
             "--db",
-            f"sqlite:///{db}",
+            db,
             "--logs-dir",
             str(logs),
             "--plain",
         ]
 
-    crashed, logs = tmp_path / "crashed.db", tmp_path / "logs"
+    crashed, clean_db, logs = db_url, make_db_url("clean"), tmp_path / "logs"
     for file in files:  # killed between export and load of each file in turn
         run = faulty_etl(
             f"kill:load_all:{Path(file).name}",
@@ -186,7 +189,7 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
     assert resumed.returncode == 0, resumed.stderr
     clean_logs = tmp_path / "clean_logs"
     clean = wdh_etl(
-        *options(tmp_path / "clean.db", clean_logs),
+        *options(clean_db, clean_logs),
         "--summary-json",
         str(tmp_path / "clean.json"),
         cwd=tmp_path,
@@ -198,19 +201,17 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
     clean_log = clean_logs / f"wdh_etl_failures_{clean_session}.csv"
     # every row logged once: not even a repeated line, however often the run was killed
     pd.testing.assert_frame_equal(_entries(crashed_log, every_entry=True), _entries(clean_log))
-    for name, table in _tables(f"sqlite:///{tmp_path / 'clean.db'}").items():
-        pd.testing.assert_frame_equal(_tables(f"sqlite:///{crashed}")[name], table)
+    for name, table in _tables(clean_db).items():
+        pd.testing.assert_frame_equal(_tables(crashed)[name], table)
 
     # the fix, then replays of both sessions: still the same rows, once
-    fixed = fixed_reference(
-        Run(tmp_path, sources, f"sqlite:///{crashed}", logs, SESSION, {}), tmp_path / "fixed"
-    )
-    for db, log in ((crashed, crashed_log), (tmp_path / "clean.db", clean_log)):
+    fixed = fixed_reference(Run(tmp_path, sources, crashed, logs, SESSION, {}), tmp_path / "fixed")
+    for db, log in ((crashed, crashed_log), (clean_db, clean_log)):
         replay = wdh_etl(
             "replay",
             str(log),
             "--db",
-            f"sqlite:///{db}",
+            db,
             "--reference",
             str(fixed),
             "--logs-dir",
@@ -223,7 +224,7 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
             "replay",
             str(log),
             "--db",
-            f"sqlite:///{db}",
+            db,
             "--logs-dir",
             str(tmp_path / "replay_logs"),
             "--plain",
@@ -234,7 +235,7 @@ def test_kills_between_logging_and_loading_then_resume_then_replay_match_a_clean
         assert again.returncode == 0, again.stderr
         counts = json.loads((tmp_path / "again.json").read_text())["counts"]
         assert sum(c["fixed"] for c in counts) == 0  # a second replay loads nothing
-    after = _tables(f"sqlite:///{crashed}")
-    for name, table in _tables(f"sqlite:///{tmp_path / 'clean.db'}").items():
+    after = _tables(crashed)
+    for name, table in _tables(clean_db).items():
         assert len(table) > 0
         pd.testing.assert_frame_equal(after[name], table)

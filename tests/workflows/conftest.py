@@ -1,4 +1,4 @@
-"""A generated source folder run through both domains into a real SQLite file."""
+"""A generated source folder run through every domain into a real database of each dialect."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from work_data_hub.samples.generate import generate
 
 
 @pytest.fixture
-def first_run(tmp_path: Path) -> Run:
+def first_run(tmp_path: Path, db_url: str) -> Run:
     sources = tmp_path / "sources"
     generate(sources, rows=10, seed=11)
-    return run_all(tmp_path, sources, sources / "reference", "wdh")
+    return run_all(tmp_path, sources, sources / "reference", db_url)

@@ -1,4 +1,4 @@
-"""Runs of every domain over generated sources into a real SQLite file, and their fixes."""
+"""Runs of every domain over generated sources into a real database, and their fixes."""
 
 from __future__ import annotations
 
@@ -44,10 +44,9 @@ class Run:
         return Workspace.open(self.db_url)
 
 
-def run_all(root: Path, sources: Path, reference: Path, name: str) -> Run:
-    """Load ``reference`` into a new database ``root/name.db``, run every domain that
-    has sources."""
-    db_url = f"sqlite:///{root / name}.db"
+def run_all(root: Path, sources: Path, reference: Path, db_url: str) -> Run:
+    """Load ``reference`` into the empty database at ``db_url`` (SQLite or PostgreSQL),
+    run every domain that has sources."""
     domains = [domain for domain in DOMAINS if (sources / domain).is_dir()]
     assert not load_reference(db_url, reference, domains)
     session_id = generate_session_id()

@@ -40,11 +40,13 @@ def _table(db_url, domain):
     return rows.sort_values(["source_file", "row_index"], ignore_index=True)
 
 
-def test_replay_after_a_fix_loads_what_a_clean_run_over_fixed_data_loads(first_run, tmp_path):
+def test_replay_after_a_fix_loads_what_a_clean_run_over_fixed_data_loads(
+    first_run, tmp_path, make_db_url
+):
     fixed = _fix(first_run, tmp_path / "fixed")
     result = _replay(first_run)
     assert not result.errors
-    clean = run_all(tmp_path, first_run.sources, fixed, "clean")
+    clean = run_all(tmp_path, first_run.sources, fixed, make_db_url("clean"))
     for domain in ("annuity_performance", "annuity_income"):
         replayed, expected = _table(first_run.db_url, domain), _table(clean.db_url, domain)
         assert len(replayed) == len(expected) > 0
@@ -159,8 +161,8 @@ def _loaded_rows(run):
     return sorted(_table(run.db_url, annuity_performance.NAME)["row_index"].tolist())
 
 
-def test_a_duplicate_stays_dropped_while_the_row_it_copies_is_loaded(tmp_path):
-    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+def test_a_duplicate_stays_dropped_while_the_row_it_copies_is_loaded(tmp_path, db_url):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", db_url)
     assert sorted(run.failures()["row_index"]) == [0, 2, 3]  # 0 unknown, 2 and 3 copies
     _map_new_customer(run)
     result = _replay(run)
@@ -172,8 +174,10 @@ def test_a_duplicate_stays_dropped_while_the_row_it_copies_is_loaded(tmp_path):
     ]
 
 
-def test_a_duplicate_replayed_alone_stays_dropped_when_its_first_copy_is_still_logged(tmp_path):
-    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+def test_a_duplicate_replayed_alone_stays_dropped_when_its_first_copy_is_still_logged(
+    tmp_path, db_url
+):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", db_url)
     _map_new_customer(run)
     failures = run.failures()
     dropped_only = failures["error_type"] == "DROPPED_IN_PIPELINE"
@@ -189,13 +193,14 @@ def test_a_duplicate_replayed_alone_stays_dropped_when_its_first_copy_is_still_l
 
 
 def _forget_fingerprints(run):
-    engine = sqlalchemy.create_engine(run.db_url)
+    engine = sqlalchemy.create_engine(run.db_url, poolclass=sqlalchemy.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text("UPDATE annuity_performance SET raw_hash = NULL"))
+    engine.dispose()
 
 
-def test_rows_loaded_without_fingerprints_keep_their_copies_from_being_replayed(tmp_path):
-    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", "d")
+def test_rows_loaded_without_fingerprints_keep_their_copies_from_being_replayed(tmp_path, db_url):
+    run = run_all(tmp_path, _duplicate_source(tmp_path), tmp_path / "dup_sources/reference", db_url)
     _forget_fingerprints(run)  # as if row 1 was loaded by a version without raw_hash
     _map_new_customer(run)
     result = _replay(run)

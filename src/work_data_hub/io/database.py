@@ -51,6 +51,7 @@ from work_data_hub.domain.table import ReferenceTable, TableSpec
 from work_data_hub.errors import (
     DatabaseNotFoundError,
     LoadInputError,
+    ReferenceKeyTooLongError,
     RowConservationError,
     TableLayoutError,
     UnsupportedDatabaseError,
@@ -85,7 +86,9 @@ class Database:
     """
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url)
+        # an error names the failing statement, never its rows' values (a 3 MB cell,
+        # private data): the commands say it in one line
+        self.engine: Engine = create_engine(url, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
         self.metadata = MetaData()
@@ -169,7 +172,10 @@ class Database:
         tables = {spec: reference_table(self.metadata, spec) for spec in frames}
         self._create([*tables.values(), self.ledger])
         for spec, frame in frames.items():
-            self._upsert(tables[spec], frame[list(spec.columns)].astype(str), spec.key)
+            rows = frame[list(spec.columns)].astype(str)
+            if self.engine.dialect.name == "postgresql":
+                _check_key_sizes(spec, rows[spec.key])
+            self._upsert(tables[spec], rows, spec.key)
 
     def reference_frames(self, specs: Sequence[ReferenceTable]) -> dict[str, pd.DataFrame]:
         """The rows of reference tables by name; a table not in the database has none."""
@@ -370,6 +376,21 @@ def existing_database(url: str) -> Database:
     if file is not None and not file.is_file():
         raise DatabaseNotFoundError(file)
     return Database(url)
+
+
+#: The longest key PostgreSQL's btree indexes (bytes; a third of an 8 kB page, less headers).
+PG_KEY_BYTES: Final = 2704
+
+
+def _check_key_sizes(spec: ReferenceTable, keys: pd.Series) -> None:
+    """Refuse a reference key too long for a PostgreSQL index, naming its row (1 = the
+    first data row); checked before anything is written."""
+    for row, key in enumerate(keys.tolist(), start=1):
+        size = len(str(key).encode("utf-8"))
+        if size > PG_KEY_BYTES:
+            raise ReferenceKeyTooLongError(
+                table=spec.name, key=spec.key, row=row, size=size, limit=PG_KEY_BYTES
+            )
 
 
 def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
