@@ -7,8 +7,9 @@ not pay for the Excel writer or the Rich views.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from work_data_hub.infrastructure.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from work_data_hub.analysis.diff import DiffStatus, diff_sessions
@@ -40,13 +41,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    globals()[name] = value  # once: later lookups do not come here
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, __all__)
