@@ -29,26 +29,42 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from work_data_hub.domain.pipeline import run_steps
+from work_data_hub.domain.pipeline import PipelineRun, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.spec import NOTHING_LOADED, DomainSpec
-from work_data_hub.errors import ResumeConflictError, SourceFileError, WorkDataHubError
-from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, read_failures
+from work_data_hub.errors import SourceFileError, WorkDataHubError
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
 from work_data_hub.io.database import Database, sqlite_file
-from work_data_hub.io.file_loads import FileLoad, LoadKind
+from work_data_hub.io.file_loads import FileLoad
 from work_data_hub.io.sources import list_sources, read_reference, read_tables, source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
+from work_data_hub.workflows._resume import (
+    NO_ENTRIES,
+    EarlierEntries,
+    committed_load,
+    not_logged_yet,
+)
 from work_data_hub.workflows.workspace import Workspace, reference_tables
 
-__all__ = ["DomainResult", "FileResult", "describe_error", "load_reference", "run_domain"]
+__all__ = [
+    "DomainResult",
+    "FileResult",
+    "PreparedFile",
+    "describe_error",
+    "load_prepared",
+    "load_reference",
+    "log_prepared",
+    "prepare_file",
+    "run_domain",
+]
 
 
 #: The phases of a file's run, timed: reading, the domain's steps, logging, loading.
@@ -123,87 +139,122 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _EarlierEntries:
-    """What this session logged of one domain's files before (a resumed session),
-    read once, when first needed: latest entries by file, indexed by row."""
+@dataclass
+class PreparedFile:
+    """A source file read and through its domain's steps, not yet logged nor loaded
+    (``prepare_file``); or, in a resumed session, the ledger rows of its committed load.
 
-    def __init__(self, exporter: FailureExporter, domain: str) -> None:
-        self.exporter, self.domain = exporter, domain
-        self._by_file: dict[str, pd.DataFrame] | None = None
+    It is what a worker hands on: ``log_prepared`` then ``load_prepared``
+    finish it, in that order, so a file's failures are in the log before its
+    rows commit (a load that never commits leaves logged rows a resume or a
+    replay can tell apart).
+    """
 
-    def of(self, source_file: str) -> pd.DataFrame:
-        if self._by_file is None:
-            self._by_file = {}
-            path = self.exporter.output_file
-            if path.exists():
-                failures = read_failures(path)
-                mine = failures[failures["domain"] == self.domain]
-                for name, rows in mine.groupby("source_file", observed=True):
-                    placed = rows[rows["row_index"].notna()]
-                    self._by_file[str(name)] = placed.set_index(
-                        placed["row_index"].astype("int64").to_numpy()
-                    )
-        return self._by_file.get(source_file, _NO_ENTRIES)
+    domain: str
+    source_file: str
+    digest: str
+    #: label -> (rows read, the pipeline's run), one per table (a file, or a sheet)
+    runs: dict[str, tuple[int, PipelineRun]] = field(default_factory=dict)
+    #: this session's committed load of the same bytes (a resume), one row per table
+    committed: pd.DataFrame | None = None
+    #: seconds spent reading and in the steps
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
-    def counts(self, source_file: str) -> dict[str, int]:
-        logged = self.of(source_file)["error_type"].astype(str).value_counts()
-        return {e.value: int(logged.get(e.value, 0)) for e in ErrorType}
+    def results(self) -> list[FileResult]:
+        """One result per table, as counted so far (loaded: 0 until it loads)."""
+        return [
+            FileResult(label, read=read, failed=run.failed_by_type())
+            for label, (read, run) in self.runs.items()
+        ]
 
-
-_NO_ENTRIES = pd.DataFrame(columns=["error_type", "raw_data"])
-
-
-def _resume(result: FileResult, earlier: pd.Series, entries: _EarlierEntries) -> None:
-    result.resumed = True
-    result.read, result.loaded = int(earlier["rows_read"]), int(earlier["rows_loaded"])
-    result.failed = entries.counts(result.source_file)
+    def without_kept_rows(self) -> PreparedFile:
+        """The same, with the kept rows left out: what the log needs, small to send."""
+        runs = {
+            label: (read, PipelineRun(run.kept.iloc[:0], run.failures, run.rejected_by_step))
+            for label, (read, run) in self.runs.items()
+        }
+        return replace(self, runs=runs)
 
 
-def _not_logged_yet(
-    failures: pd.DataFrame, earlier: pd.DataFrame, source_file: str
-) -> pd.DataFrame:
-    """The failures this session has not logged yet; refuse rows it logged that pass now."""
-    if earlier.empty:
-        return failures
-    rows = failures["row_index"].astype("int64")
-    passing = earlier.index.difference(pd.Index(rows))
-    if len(passing):
-        raise ResumeConflictError(
-            f"{source_file}: this session logged rows {passing.tolist()[:5]} of it as failed "
-            "in a run whose load did not commit (or of other contents), and they would load "
-            "now (the file or the reference data changed since): run the file in a new "
-            "session (without --session-id), so that one log tells one story",
-            source_file=source_file,
-            labels=passing.tolist(),
+def prepare_file(
+    path: Path,
+    *,
+    spec: DomainSpec,
+    session_id: str,
+    database: Database,
+    reference: Reference,
+    resume: bool,
+) -> PreparedFile:
+    """Read ``path`` and run its tables through ``spec``'s steps; in a resumed session,
+    return its committed load instead when this session loaded the same bytes."""
+    prepared = PreparedFile(spec.name, source_name(path), _sha256(path))
+    if resume:
+        prepared.committed = committed_load(path, prepared.digest, spec, session_id, database)
+        if prepared.committed is not None:
+            return prepared
+    clock = _Clock(prepared.seconds)
+    with clock("read"):
+        tables = read_tables(path, spec.sheets)
+    with clock("steps"):
+        steps = spec.steps(reference, NOTHING_LOADED)
+        for label in list(tables):  # each table's raw frame is let go once its steps are done
+            raw = tables.pop(label)
+            run = run_steps(raw, steps, session_id=session_id, domain=spec.name, source_file=label)
+            prepared.runs[label] = (len(raw), run)
+            del raw
+    return prepared
+
+
+def log_prepared(
+    prepared: PreparedFile, exporter: FailureExporter, earlier: EarlierEntries | None
+) -> list[FileResult]:
+    """Append the file's failures to the session's log, at once, leaving out those a
+    resumed session logged already; return its results (a committed load's counts).
+
+    Raises:
+        ResumeConflictError: rows this session logged as failed would load now.
+    """
+    if prepared.committed is not None:
+        assert earlier is not None, "a committed load is looked up in resumed sessions only"
+        results = []
+        for label, load in prepared.committed.iterrows():
+            result = FileResult(str(label), resumed=True)
+            result.read, result.loaded = int(load["rows_read"]), int(load["rows_loaded"])
+            result.failed = earlier.counts(result.source_file)
+            results.append(result)
+        return results
+    clock = _Clock(prepared.seconds)
+    with clock("log"):
+        logged = [
+            not_logged_yet(run.failures, earlier.of(label) if earlier else NO_ENTRIES, label)
+            for label, (_, run) in prepared.runs.items()
+        ]
+        exporter.export(pd.concat(logged, ignore_index=True))
+    return prepared.results()
+
+
+def load_prepared(prepared: PreparedFile, session_id: str, database: Database) -> list[int]:
+    """Load the file's kept rows (its tables in one transaction, replacing their
+    earlier rows, with the ledger rows); return the rows loaded per table."""
+    parts = [
+        (
+            run.kept,
+            FileLoad(
+                prepared.domain,
+                label,
+                session_id,
+                rows_read=read,
+                rows_loaded=len(run.kept),
+                rows_logged=len(run.failures),
+                file_sha256=prepared.digest,
+            ),
         )
-    same = earlier.reindex(rows.to_numpy())
-    same_type = same["error_type"].astype(str).to_numpy() == failures["error_type"].astype(str)
-    same_row = same["raw_data"].to_numpy() == failures["raw_data"].to_numpy()
-    fresh: pd.DataFrame = failures[~(same_type.to_numpy() & same_row)]
-    return fresh
-
-
-def _tables_of(path: Path, sheets: tuple[str, ...] | None) -> list[str]:
-    """The ``source_file`` labels a file's tables will carry, before reading it."""
-    name = source_name(path)
-    if sheets is None or path.suffix.lower() == ".csv":
-        return [name]
-    return [f"{name}[{sheet}]" for sheet in sheets]
-
-
-def _resumed(
-    path: Path, digest: str, spec: DomainSpec, session_id: str, database: Database
-) -> pd.DataFrame | None:
-    """The ledger rows of this session's committed load of the file, byte for byte the
-    same (one per table), or None when the file must run."""
-    labels = _tables_of(path, spec.sheets)
-    loads = database.loads(spec.name, labels)
-    mine = loads[
-        (loads["kind"] == LoadKind.LOAD.value)
-        & (loads["session_id"] == session_id)
-        & (loads["file_sha256"] == digest)
-    ].drop_duplicates("source_file", keep="last")
-    return mine.set_index("source_file") if set(mine["source_file"]) == set(labels) else None
+        for label, (read, run) in prepared.runs.items()
+    ]
+    if not parts:  # a committed load: nothing to do
+        return []
+    with _Clock(prepared.seconds)("load"):
+        return database.load_all(parts)
 
 
 def _run_file(
@@ -211,57 +262,25 @@ def _run_file(
     *,
     spec: DomainSpec,
     session_id: str,
-    database: Database,
-    reference: Reference,
+    workspace: Workspace,
     exporter: FailureExporter,
-    earlier: _EarlierEntries | None,
+    earlier: EarlierEntries | None,
     seconds: dict[str, float],
 ) -> list[FileResult]:
-    clock = _Clock(seconds)
-    digest = _sha256(path)
-    if earlier is not None:  # a resumed session
-        done = _resumed(path, digest, spec, session_id, database)
-        if done is not None:
-            results = [FileResult(str(label)) for label in done.index]
-            for result, (_, earlier_load) in zip(results, done.iterrows(), strict=True):
-                _resume(result, earlier_load, earlier)
-            return results
-    with clock("read"):
-        tables = read_tables(path, spec.sheets)
-    with clock("steps"):
-        steps = spec.steps(reference, NOTHING_LOADED)
-        runs = {}  # each table's raw frame is let go once its steps are done
-        for label in list(tables):
-            raw = tables.pop(label)
-            run = run_steps(raw, steps, session_id=session_id, domain=spec.name, source_file=label)
-            runs[label] = (len(raw), run)
-            del raw
-    with clock("log"):
-        logged = [
-            _not_logged_yet(
-                run.failures, _NO_ENTRIES if earlier is None else earlier.of(label), label
-            )
-            for label, (_, run) in runs.items()
-        ]
-        exporter.export(pd.concat(logged, ignore_index=True))  # the file's failures at once
-    results, parts = [], []
-    for label, (read, run) in runs.items():
-        result = FileResult(label, read=read, failed=run.failed_by_type())
-        entry = FileLoad(
-            spec.name,
-            label,
-            session_id,
-            rows_read=read,
-            rows_loaded=len(run.kept),
-            rows_logged=len(run.failures),
-            file_sha256=digest,
-        )
-        results.append(result)
-        parts.append((run.kept, entry))
-    with clock("load"):
-        loaded = database.load_all(parts)
-    for result, count in zip(results, loaded, strict=True):
+    prepared = prepare_file(
+        path,
+        spec=spec,
+        session_id=session_id,
+        database=workspace.database,
+        reference=workspace.reference,
+        resume=earlier is not None,
+    )
+    results = log_prepared(prepared, exporter, earlier)
+    loaded = load_prepared(prepared, session_id, workspace.database)
+    for result, count in zip(results, loaded, strict=False):  # none for a committed load
         result.loaded = count
+    for phase, spent in prepared.seconds.items():
+        seconds[phase] += spent
     return results
 
 
@@ -305,7 +324,7 @@ def run_domain(
         workspace = Workspace.open(db_url, must_exist=False)
         workspace.database.add_domain(spec.table)
         exporter = FailureExporter(session_id, logs_dir)
-        earlier = _EarlierEntries(exporter, domain) if resume else None
+        earlier = EarlierEntries(exporter, domain) if resume else None
     except Exception as error:  # any failure of the domain is the domain's error
         result.error, result.detail = describe_error(error)
         return result
@@ -315,8 +334,7 @@ def run_domain(
                 path,
                 spec=spec,
                 session_id=session_id,
-                database=workspace.database,
-                reference=workspace.reference,
+                workspace=workspace,
                 exporter=exporter,
                 earlier=earlier,
                 seconds=result.seconds,

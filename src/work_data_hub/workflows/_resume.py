@@ -1,0 +1,103 @@
+"""A resumed session's memory: what it logged and loaded of a file before.
+
+A session run again with the same id skips the files whose load it already
+committed, byte for byte the same, and logs nothing twice: failures it logged
+already are not logged again, and a file whose earlier-logged rows would load
+now is refused (``ResumeConflictError``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from work_data_hub.domain.spec import DomainSpec
+from work_data_hub.errors import ResumeConflictError
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, read_failures
+from work_data_hub.io.database import Database
+from work_data_hub.io.file_loads import LoadKind
+from work_data_hub.io.sources import source_name
+
+__all__ = [
+    "NO_ENTRIES",
+    "EarlierEntries",
+    "committed_load",
+    "not_logged_yet",
+    "tables_of",
+]
+
+
+class EarlierEntries:
+    """What this session logged of one domain's files before (a resumed session),
+    read once, when first needed: latest entries by file, indexed by row."""
+
+    def __init__(self, exporter: FailureExporter, domain: str) -> None:
+        self.exporter, self.domain = exporter, domain
+        self._by_file: dict[str, pd.DataFrame] | None = None
+
+    def of(self, source_file: str) -> pd.DataFrame:
+        if self._by_file is None:
+            self._by_file = {}
+            path = self.exporter.output_file
+            if path.exists():
+                failures = read_failures(path)
+                mine = failures[failures["domain"] == self.domain]
+                for name, rows in mine.groupby("source_file", observed=True):
+                    placed = rows[rows["row_index"].notna()]
+                    self._by_file[str(name)] = placed.set_index(
+                        placed["row_index"].astype("int64").to_numpy()
+                    )
+        return self._by_file.get(source_file, NO_ENTRIES)
+
+    def counts(self, source_file: str) -> dict[str, int]:
+        logged = self.of(source_file)["error_type"].astype(str).value_counts()
+        return {e.value: int(logged.get(e.value, 0)) for e in ErrorType}
+
+
+NO_ENTRIES = pd.DataFrame(columns=["error_type", "raw_data"])
+
+
+def not_logged_yet(failures: pd.DataFrame, earlier: pd.DataFrame, source_file: str) -> pd.DataFrame:
+    """The failures this session has not logged yet; refuse rows it logged that pass now."""
+    if earlier.empty:
+        return failures
+    rows = failures["row_index"].astype("int64")
+    passing = earlier.index.difference(pd.Index(rows))
+    if len(passing):
+        raise ResumeConflictError(
+            f"{source_file}: this session logged rows {passing.tolist()[:5]} of it as failed "
+            "in a run whose load did not commit (or of other contents), and they would load "
+            "now (the file or the reference data changed since): run the file in a new "
+            "session (without --session-id), so that one log tells one story",
+            source_file=source_file,
+            labels=passing.tolist(),
+        )
+    same = earlier.reindex(rows.to_numpy())
+    same_type = same["error_type"].astype(str).to_numpy() == failures["error_type"].astype(str)
+    same_row = same["raw_data"].to_numpy() == failures["raw_data"].to_numpy()
+    fresh: pd.DataFrame = failures[~(same_type.to_numpy() & same_row)]
+    return fresh
+
+
+def tables_of(path: Path, sheets: tuple[str, ...] | None) -> list[str]:
+    """The ``source_file`` labels a file's tables will carry, before reading it."""
+    name = source_name(path)
+    if sheets is None or path.suffix.lower() == ".csv":
+        return [name]
+    return [f"{name}[{sheet}]" for sheet in sheets]
+
+
+def committed_load(
+    path: Path, digest: str, spec: DomainSpec, session_id: str, database: Database
+) -> pd.DataFrame | None:
+    """The ledger rows of this session's committed load of the file, byte for byte the
+    same (one per table), or None when the file must run."""
+    labels = tables_of(path, spec.sheets)
+    loads = database.loads(spec.name, labels)
+    mine = loads[
+        (loads["kind"] == LoadKind.LOAD.value)
+        & (loads["session_id"] == session_id)
+        & (loads["file_sha256"] == digest)
+    ].drop_duplicates("source_file", keep="last")
+    return mine.set_index("source_file") if set(mine["source_file"]) == set(labels) else None
