@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import pkgutil
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -121,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
     parser.add_argument("--session-id", help="append to this existing session (a resume)")
     parser.add_argument("--jobs", type=int, default=1, help="run domains in N processes")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run each source file as a task on a Dask cluster: tcp://HOST:8786 (a running "
+        "scheduler; sources at the same path on every worker, a PostgreSQL --db) or local:N "
+        "(N worker processes here, for the run); needs the dask extra",
+    )
     parser.add_argument("--plain", action="store_true", help="no colour, links or progress")
     parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
     parser.add_argument(
@@ -150,6 +158,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("one of the arguments --domain --all-domains is required")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.jobs != 1 and args.scheduler is not None:
+        parser.error("--jobs and --scheduler: give one (local:N runs N worker processes)")
     return args
 
 
@@ -161,6 +171,8 @@ def bad_arguments(args: argparse.Namespace) -> str | None:
             return f"unknown domain {name!r}; known: {', '.join(known)}"
     if args.db is not None and (problem := database_problem(args.db)):
         return problem
+    if args.scheduler is not None and (problem := _scheduler_problem(args)):
+        return problem
     if args.session_id is not None:
         from work_data_hub.errors import InvalidSessionIdError
         from work_data_hub.infrastructure.validation.session import validate_session_id
@@ -170,6 +182,33 @@ def bad_arguments(args: argparse.Namespace) -> str | None:
         except InvalidSessionIdError as error:
             return str(error)
     return _writable_outputs(args)
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    from importlib.util import find_spec
+
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return find_spec(module) is not None
+
+
+def _scheduler_problem(args: argparse.Namespace) -> str | None:
+    """Why ``--scheduler`` cannot run with these arguments, or None (nothing is started)."""
+    if not _installed("distributed"):
+        return '--scheduler needs Dask: pip install -e ".[dask]"'
+    from work_data_hub.io.scheduler import parse_scheduler, workers_can_share
+
+    try:
+        parse_scheduler(args.scheduler)
+    except ValueError as error:
+        return str(error)
+    if not workers_can_share(args.scheduler, args.db or f"sqlite:///{DEFAULT_DB_FILE}"):
+        return (
+            f"--scheduler {args.scheduler} with an SQLite database: workers on other hosts "
+            "cannot share an SQLite file; give a PostgreSQL --db, or --scheduler local:N"
+        )
+    return None
 
 
 def _writable_outputs(args: argparse.Namespace) -> str | None:

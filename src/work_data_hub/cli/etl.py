@@ -285,6 +285,8 @@ def _run_domains(
     )
     with progress:
         tasks = {d: progress.add_task(d, total=totals[d] or 1, file="") for d in domains}
+        if args.scheduler is not None:
+            return _on_cluster(domains, args.scheduler, options, progress, tasks, out)
         workers = workers_for(args.jobs, len(domains))
         if workers > 1:
             stop = multiprocessing.get_context().Event()
@@ -317,6 +319,37 @@ def _run_domains(
             results.append(run_domain(domain, on_file=advance, **options))
             progress.update(tasks[domain], completed=totals[domain] or 1)
         return results
+
+
+def _on_cluster(
+    domains: list[str],
+    scheduler: str,
+    options: dict[str, Any],
+    progress: Any,
+    tasks: dict[str, Any],
+    out: Any,
+) -> list[DomainResult]:
+    """The domains' files as tasks of a Dask cluster (``--scheduler``)."""
+    from work_data_hub.io.scheduler import dashboard_link, open_cluster
+    from work_data_hub.workflows.cluster import run_on_cluster
+
+    def advance(domain: str, file: FileResult) -> None:
+        progress.update(tasks[domain], advance=1, file=file.source_file)
+
+    from work_data_hub.workflows import DomainResult, describe_error
+
+    try:
+        cluster = open_cluster(scheduler)
+        client = cluster.__enter__()
+    except Exception as error:  # no scheduler there, or no local cluster: no domain runs
+        message, detail = describe_error(error)
+        problem = f"Dask cluster {scheduler}: {message}"
+        return [DomainResult(domain, error=problem, detail=detail) for domain in domains]
+    with cluster:
+        link = dashboard_link(client)
+        if link is not None:
+            out.print(f"Dask dashboard: [link={link}]{link}[/link]")
+        return run_on_cluster(client, domains, on_file=advance, **options)
 
 
 def _outcome(future: Any, domain: str) -> DomainResult:

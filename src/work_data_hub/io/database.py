@@ -225,6 +225,15 @@ class Database:
                 )
             batches.append((table, frame, entry))
         with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":  # SQLite: one writer at a time
+                for key in sorted(f"{e.domain}/{e.source_file}" for _, _, e in batches):
+                    # two loads of one file at once (a task Dask retried while the first
+                    # still ran; a resume while a killed client's load ran on): one after
+                    # the other, the second replacing the first's rows
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": key},
+                    )
             for table, frame, entry in batches:
                 connection.execute(delete(table).where(table.c.source_file == entry.source_file))
                 insert_rows(connection, table, frame)

@@ -1,0 +1,105 @@
+"""Where a run's tasks go: a Dask scheduler's address, or a local cluster for the run.
+
+Dask is imported only when a cluster is opened (the ``dask`` extra); the
+checks run before any work and import nothing heavy.
+
+>>> parse_scheduler("local:2")
+(None, 2)
+>>> parse_scheduler("tcp://10.0.0.5:8786")
+('tcp://10.0.0.5:8786', 0)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+
+__all__ = ["dashboard_link", "open_cluster", "parse_scheduler", "workers_can_share"]
+
+_LOCAL = re.compile(r"local:(\d+)")
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:]+\]|[^\s/:\[\]]+)(:\d+)?/?")
+_LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_scheduler(scheduler: str) -> tuple[str | None, int]:
+    """``(address, 0)`` of a running scheduler, or ``(None, N)`` for a local cluster of
+    N worker processes started for the run.
+
+    Raises:
+        ValueError: neither ``local:N`` (N >= 1) nor a scheduler address.
+    """
+    local = _LOCAL.fullmatch(scheduler)
+    if local and int(local.group(1)) >= 1:
+        return None, int(local.group(1))
+    if _ADDRESS.fullmatch(scheduler):
+        return scheduler.rstrip("/"), 0
+    raise ValueError(
+        f"--scheduler {scheduler!r}: give a scheduler address (tcp://HOST:8786) "
+        "or local:N (N worker processes on this machine)"
+    )
+
+
+def workers_can_share(scheduler: str, db_url: str) -> bool:
+    """Whether the workers of ``scheduler`` can all reach the database ``db_url``: a
+    server database, or an SQLite file with workers on this host only (a local
+    cluster, or a scheduler on a loopback address).
+
+    >>> workers_can_share("tcp://10.0.0.5:8786", "sqlite:///data/wdh.db")
+    False
+    >>> workers_can_share("local:2", "sqlite:///data/wdh.db")
+    True
+    """
+    address, _ = parse_scheduler(scheduler)
+    if address is None or make_url(db_url).get_backend_name() != "sqlite":
+        return True
+    return urlsplit(address).hostname in _LOOPBACK
+
+
+@contextmanager
+def open_cluster(scheduler: str) -> Iterator[Any]:
+    """A Dask client of ``scheduler``: a running scheduler's address, or ``local:N``
+    (a cluster of N single-threaded worker processes, stopped on leaving)."""
+    from distributed import Client, LocalCluster
+
+    address, workers = parse_scheduler(scheduler)
+    if address is not None:
+        with Client(address, timeout="10s") as client:
+            yield client
+        return
+    dashboard = ":0" if _has_dashboard_support() else None
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=dashboard,
+            silence_logs=50,  # the run's own output says what happened
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _has_dashboard_support() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("bokeh") is not None
+
+
+def dashboard_link(client: Any) -> str | None:
+    """The cluster's dashboard, when it answers (a scheduler without bokeh lists one
+    that is not there)."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    link = str(client.dashboard_link)
+    try:
+        with urlopen(link, timeout=2):
+            return link
+    except (URLError, OSError, ValueError):
+        return None

@@ -1,0 +1,198 @@
+"""``run_on_cluster``: a session's source files as tasks on a Dask cluster, one log.
+
+Each source file of each domain is a work unit. A worker reads it, runs its
+domain's steps (``prepare_file``) and keeps the result; the client fetches
+only the file's failures, appends them to the session's log — the one place
+the log is written, once per file — and then asks the worker holding the
+file to load its kept rows (``load_prepared``: its tables in one
+transaction, replacing their earlier rows, the ledger row with them).
+
+So a file's failures are logged before its rows commit, as in a local run,
+and what a worker's death does is what Dask does: a task it held runs again
+on another worker (the prepared file too, when it was lost with the worker).
+A retried load replaces the rows the lost one may have committed; the
+client logs each file's failures once, from the first result it receives.
+A client killed at any moment is resumed with the same ``--session-id``,
+as a local run is.
+
+Workers need the source files at the same path as the client (a shared
+folder) and the database; never the client's disk for the log. An SQLite
+file is shared by the processes of one host only (``io.scheduler``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from work_data_hub.domain.registry import DOMAINS
+from work_data_hub.infrastructure.validation import FailureExporter
+from work_data_hub.io.database import Database, sqlite_file
+from work_data_hub.io.sources import list_sources, source_name
+from work_data_hub.workflows._memory import release_memory, share_one_allocator
+from work_data_hub.workflows._resume import EarlierEntries
+from work_data_hub.workflows.run import (
+    PHASES,
+    DomainResult,
+    FileResult,
+    PreparedFile,
+    describe_error,
+    load_prepared,
+    log_prepared,
+    prepare_file,
+)
+from work_data_hub.workflows.workspace import Workspace
+
+__all__ = ["run_on_cluster"]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One source file of one domain: what a task prepares, the client logs and a
+    task loads."""
+
+    order: int
+    domain: str
+    path: Path
+
+
+def run_on_cluster(
+    client: Any,
+    domains: list[str],
+    *,
+    session_id: str,
+    source_dir: Path,
+    db_url: str,
+    logs_dir: Path,
+    resume: bool = False,
+    on_file: Callable[[str, FileResult], None] | None = None,
+) -> list[DomainResult]:
+    """Run ``domains`` over their source files as tasks of ``client``'s cluster;
+    never raises for bad input, reports it (as ``run_domain`` does).
+
+    ``on_file(domain, result)`` is called as each source table finishes.
+    """
+    from distributed import as_completed
+
+    exporter = FailureExporter(session_id, logs_dir)
+    results = {domain: DomainResult(domain) for domain in domains}
+    earlier: dict[str, EarlierEntries | None] = {}
+    units: list[_Unit] = []
+    order = itertools.count()
+    for domain in domains:
+        try:
+            spec = DOMAINS[domain]
+            listing = list_sources(source_dir, domain)
+            results[domain].skipped = listing.skipped
+            Database(db_url).add_domain(spec.table)  # the tables, before any worker loads
+        except Exception as error:  # any failure of the domain is the domain's error
+            results[domain].error, results[domain].detail = describe_error(error)
+            continue
+        earlier[domain] = EarlierEntries(exporter, domain) if resume else None
+        units += [_Unit(next(order), domain, path.absolute()) for path in listing.files]
+    worker_url = _absolute_sqlite(db_url)
+    tag = uuid.uuid4().hex[:8]
+    stage: dict[Any, tuple[_Unit, str, Any, list[FileResult] | None]] = {}
+    done: dict[_Unit, list[FileResult]] = {}
+    running = as_completed()
+    for unit in units:
+        name = f"{unit.domain}/{source_name(unit.path)} {tag}-{unit.order}"  # the dashboard's
+        prepared = client.submit(
+            _prepare, unit.domain, unit.path, session_id, worker_url, resume, key=f"prepare {name}"
+        )
+        failures = client.submit(PreparedFile.without_kept_rows, prepared, key=f"failures {name}")
+        stage[failures] = (unit, name, prepared, None)
+        running.add(failures)
+    for future in running:
+        unit, name, prepared, files = stage.pop(future)
+        seconds = results[unit.domain].seconds
+        try:
+            if files is None:  # the file's failures: log them, then load it
+                brief: PreparedFile = future.result()
+                files = log_prepared(brief, exporter, earlier[unit.domain])
+                _add(seconds, brief.seconds)
+                if brief.committed is None:  # else: loaded before in this session
+                    load = client.submit(
+                        _load, prepared, session_id, worker_url, key=f"load {name}"
+                    )
+                    stage[load] = (unit, name, None, files)
+                    running.add(load)
+                    continue
+            else:
+                loaded, load_seconds = future.result()
+                _add(seconds, load_seconds)
+                for result, count in zip(files, loaded, strict=True):
+                    result.loaded = count
+        except Exception as error:  # any failure of one file is that file's error
+            failed = FileResult(source_name(unit.path))
+            failed.error, failed.detail = describe_error(error)
+            files = [failed]
+        finally:
+            del prepared  # the worker lets the file's frames go once nothing needs them
+        done[unit] = files
+        for file in files:
+            if on_file is not None:
+                on_file(unit.domain, file)
+    for unit in sorted(done, key=lambda unit: unit.order):  # in the order of the listings
+        results[unit.domain].files.extend(done[unit])
+    return [results[domain] for domain in domains]
+
+
+def _add(seconds: dict[str, float], more: dict[str, float]) -> None:
+    for phase in PHASES:
+        seconds[phase] += more.get(phase, 0.0)
+
+
+def _absolute_sqlite(db_url: str) -> str:
+    """``db_url`` with a relative SQLite file made absolute: a worker's working
+    folder need not be the client's."""
+    file = sqlite_file(db_url)
+    if file is None or file.is_absolute():
+        return db_url
+    return make_url(db_url).set(database=str(file.absolute())).render_as_string(False)
+
+
+#: A worker's database and reference data, per (database, session): the reference
+#: a session runs with is loaded before its first task and not changed during it.
+_WORKSPACES: dict[tuple[str, str], Workspace] = {}
+
+
+def _workspace(db_url: str, session_id: str, domain: str) -> Workspace:
+    key = (db_url, session_id)
+    if key not in _WORKSPACES:
+        _WORKSPACES.clear()  # one session at a time per worker
+        _WORKSPACES[key] = Workspace.open(db_url)
+    workspace = _WORKSPACES[key]
+    workspace.database.add_domain(DOMAINS[domain].table, create=False)
+    return workspace
+
+
+def _prepare(domain: str, path: Path, session_id: str, db_url: str, resume: bool) -> PreparedFile:
+    """Task: the file read and through its domain's steps, kept on the worker."""
+    share_one_allocator()
+    workspace = _workspace(db_url, session_id, domain)
+    return prepare_file(
+        path,
+        spec=DOMAINS[domain],
+        session_id=session_id,
+        database=workspace.database,
+        reference=workspace.reference,
+        resume=resume,
+    )
+
+
+def _load(
+    prepared: PreparedFile, session_id: str, db_url: str
+) -> tuple[list[int], dict[str, float]]:
+    """Task: the prepared file's kept rows loaded; rows per table, and the seconds."""
+    workspace = _workspace(db_url, session_id, prepared.domain)
+    before = prepared.seconds["load"]
+    loaded = load_prepared(prepared, session_id, workspace.database)
+    release_memory()
+    return loaded, {"load": prepared.seconds["load"] - before}
