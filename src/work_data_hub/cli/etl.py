@@ -24,7 +24,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -338,14 +338,13 @@ def _on_cluster(
 
     from work_data_hub.workflows import DomainResult, describe_error
 
-    try:
-        cluster = open_cluster(scheduler)
-        client = cluster.__enter__()
-    except Exception as error:  # no scheduler there, or no local cluster: no domain runs
-        message, detail = describe_error(error)
-        problem = f"Dask cluster {scheduler}: {message}"
-        return [DomainResult(domain, error=problem, detail=detail) for domain in domains]
-    with cluster:
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(open_cluster(scheduler))
+        except Exception as error:  # no scheduler there, or no local cluster: no domain runs
+            message, detail = describe_error(error)
+            problem = f"Dask cluster {scheduler}: {message}"
+            return [DomainResult(domain, error=problem, detail=detail) for domain in domains]
         link = dashboard_link(client)
         if link is not None:
             out.print(f"Dask dashboard: [link={link}]{link}[/link]")

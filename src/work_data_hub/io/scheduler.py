@@ -71,24 +71,17 @@ def open_cluster(scheduler: str) -> Iterator[Any]:
         with Client(address, timeout="10s") as client:
             yield client
         return
-    dashboard = ":0" if _has_dashboard_support() else None
     with (
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=dashboard,
+            dashboard_address=":0",  # a free port: never 8787 taken by another
             silence_logs=50,  # the run's own output says what happened
         ) as cluster,
         Client(cluster) as client,
     ):
         yield client
-
-
-def _has_dashboard_support() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("bokeh") is not None
 
 
 def dashboard_link(client: Any) -> str | None:
