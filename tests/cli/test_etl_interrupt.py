@@ -142,9 +142,12 @@ def test_ctrl_c_mid_run_says_what_is_loaded_and_the_resume_completes_the_session
         assert rows == expected["rows"] - failed, key
 
 
-def test_ctrl_c_with_worker_processes_prints_no_traceback(big, tmp_path, db_url):
+@pytest.mark.parametrize("workers", [["--jobs", "2"], ["--scheduler", "local:2"]], ids=str)
+def test_ctrl_c_with_worker_processes_prints_no_traceback(big, tmp_path, db_url, workers):
+    """Worker processes (a pool's, a local Dask cluster's) get the terminal's Ctrl-C
+    too: they leave it to the run, which says one line."""
     sources, _ = big
-    run = _start(sources, tmp_path, db_url, "--jobs", "2")
+    run = _start(sources, tmp_path, db_url, *workers)
     _after_a_first_load(run, db_url)
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: the command and its workers
     said = _interrupted_line(run)

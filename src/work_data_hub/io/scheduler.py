@@ -81,18 +81,22 @@ def open_cluster(scheduler: str) -> Iterator[Any]:
         ) as cluster,
         Client(cluster) as client,
     ):
+        from work_data_hub.io._local_workers import IgnoreCtrlC
+
+        client.register_plugin(IgnoreCtrlC(), name="wdh-ignore-ctrl-c")
         yield client
 
 
 def dashboard_link(client: Any) -> str | None:
-    """The cluster's dashboard, when it answers (a scheduler without bokeh lists one
-    that is not there)."""
+    """The cluster's dashboard, when it is there: a scheduler lists one it cannot
+    serve (no bokeh where it runs: its page says so)."""
     from urllib.error import URLError
     from urllib.request import urlopen
 
     link = str(client.dashboard_link)
     try:
-        with urlopen(link, timeout=2):
-            return link
+        with urlopen(link, timeout=2) as page:
+            start = page.read(4096)
     except (URLError, OSError, ValueError):
         return None
+    return None if b"needs bokeh" in start else link

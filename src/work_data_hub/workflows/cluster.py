@@ -106,7 +106,9 @@ def run_on_cluster(
         prepared = client.submit(
             _prepare, unit.domain, unit.path, session_id, worker_url, resume, key=f"prepare {name}"
         )
-        failures = client.submit(PreparedFile.without_kept_rows, prepared, key=f"failures {name}")
+        failures = client.submit(
+            PreparedFile.without_kept_rows, prepared, key=f"failures {name}", priority=1
+        )
         stage[failures] = (unit, name, prepared, None)
         running.add(failures)
     for future in running:
@@ -119,8 +121,8 @@ def run_on_cluster(
                 _add(seconds, brief.seconds)
                 if brief.committed is None:  # else: loaded before in this session
                     load = client.submit(
-                        _load, prepared, session_id, worker_url, key=f"load {name}"
-                    )
+                        _load, prepared, session_id, worker_url, key=f"load {name}", priority=1
+                    )  # before the next file's reading: a worker holds few files at once
                     stage[load] = (unit, name, None, files)
                     running.add(load)
                     continue

@@ -1,0 +1,104 @@
+"""Scheduler addresses, who may share an SQLite file, and the dashboard's link."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from work_data_hub.io.scheduler import dashboard_link, parse_scheduler, workers_can_share
+
+HOSTS = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda ip: f"[{ip}]"),
+    st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z0-9-]{1,10}){0,3}", fullmatch=True),
+)
+
+
+@given(scheme=st.sampled_from(["tcp", "tls", "ws", "wss"]), host=HOSTS, port=st.integers(1, 65535))
+def test_a_scheduler_address_is_kept_as_given(scheme, host, port):
+    address = f"{scheme}://{host}:{port}"
+    assert parse_scheduler(address) == (address, 0)
+
+
+@given(st.integers(1, 512))
+def test_local_n_is_a_cluster_of_n_workers(n):
+    assert parse_scheduler(f"local:{n}") == (None, n)
+
+
+@given(st.text(max_size=40))
+def test_anything_else_is_refused_in_one_line(text):
+    if text.startswith(("tcp://", "tls://", "ws://", "wss://", "ucx://", "local:")):
+        return  # those are the forms above
+    with pytest.raises(ValueError, match="give a scheduler address") as refused:
+        parse_scheduler(text)
+    assert "\n" not in str(refused.value)  # the text as its repr: one line whatever it holds
+
+
+@pytest.mark.parametrize(
+    "text", ["local:0", "local:-1", "local:", "local:two", "tcp://", "tcp://a b:1"]
+)
+def test_near_misses_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_scheduler(text)
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "db_url", "shared"),
+    [
+        ("local:2", "sqlite:///data/wdh.db", True),
+        ("tcp://127.0.0.1:8786", "sqlite:///data/wdh.db", True),
+        ("tcp://localhost:8786", "sqlite:////abs/wdh.db", True),
+        ("tcp://[::1]:8786", "sqlite:///data/wdh.db", True),
+        ("tcp://10.0.0.5:8786", "sqlite:///data/wdh.db", False),
+        ("tcp://scheduler.internal:8786", "sqlite+pysqlite:///data/wdh.db", False),
+        ("tcp://10.0.0.5:8786", "postgresql+psycopg://wdh@db/wdh", True),
+    ],
+)
+def test_an_sqlite_file_is_shared_by_one_hosts_workers_only(scheduler, db_url, shared):
+    assert workers_can_share(scheduler, db_url) is shared
+
+
+@pytest.fixture
+def page() -> Iterator[tuple[str, list[bytes]]]:
+    """A real HTTP server on a free port; the test sets the page it serves."""
+    body = [b""]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body[0])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/status", body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_dashboard_link_is_given_when_the_dashboard_answers(page):
+    link, body = page
+    body[0] = b"<html><title>Dask: Status</title></html>"
+    assert dashboard_link(SimpleNamespace(dashboard_link=link)) == link
+
+
+def test_a_dashboard_without_bokeh_is_no_dashboard(page):
+    link, body = page
+    body[0] = b"<p>Dask needs bokeh>=3.1.0 for the dashboard.</p>"
+    assert dashboard_link(SimpleNamespace(dashboard_link=link)) is None
+
+
+def test_a_dashboard_nobody_serves_is_no_dashboard():
+    assert dashboard_link(SimpleNamespace(dashboard_link="http://127.0.0.1:9/status")) is None
