@@ -44,7 +44,7 @@ def test_anything_else_is_refused_in_one_line(text):
     "text", ["local:0", "local:-1", "local:", "local:two", "tcp://", "tcp://a b:1"]
 )
 def test_near_misses_are_refused(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="give a scheduler address"):
         parse_scheduler(text)
 
 

@@ -51,18 +51,25 @@ from work_data_hub.domain.table import ReferenceTable, TableSpec
 from work_data_hub.errors import (
     DatabaseNotFoundError,
     LoadInputError,
-    ReferenceKeyTooLongError,
     RowConservationError,
     TableLayoutError,
     UnsupportedDatabaseError,
 )
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
 from work_data_hub.io._bulk import insert_rows
-from work_data_hub.io.file_loads import FileLoad, LoadKind, ledger_table, read_ledger, record_load
+from work_data_hub.io.file_loads import (
+    FileLoad,
+    LoadKind,
+    ledger_table,
+    one_load_at_a_time,
+    read_ledger,
+    record_load,
+)
 from work_data_hub.io.tables import (
     EXTRA,
     LINEAGE,
     adopt_column_types,
+    check_key_sizes,
     domain_table,
     reference_table,
 )
@@ -174,7 +181,7 @@ class Database:
         for spec, frame in frames.items():
             rows = frame[list(spec.columns)].astype(str)
             if self.engine.dialect.name == "postgresql":
-                _check_key_sizes(spec, rows[spec.key])
+                check_key_sizes(spec, rows[spec.key])
             self._upsert(tables[spec], rows, spec.key)
 
     def reference_frames(self, specs: Sequence[ReferenceTable]) -> dict[str, pd.DataFrame]:
@@ -225,15 +232,7 @@ class Database:
                 )
             batches.append((table, frame, entry))
         with self.engine.begin() as connection:
-            if self.engine.dialect.name == "postgresql":  # SQLite: one writer at a time
-                for key in sorted(f"{e.domain}/{e.source_file}" for _, _, e in batches):
-                    # two loads of one file at once (a task Dask retried while the first
-                    # still ran; a resume while a killed client's load ran on): one after
-                    # the other, the second replacing the first's rows
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                        {"key": key},
-                    )
+            one_load_at_a_time(connection, [entry for _, _, entry in batches])
             for table, frame, entry in batches:
                 connection.execute(delete(table).where(table.c.source_file == entry.source_file))
                 insert_rows(connection, table, frame)
@@ -385,21 +384,6 @@ def existing_database(url: str) -> Database:
     if file is not None and not file.is_file():
         raise DatabaseNotFoundError(file)
     return Database(url)
-
-
-#: The longest key PostgreSQL's btree indexes (bytes; a third of an 8 kB page, less headers).
-PG_KEY_BYTES: Final = 2704
-
-
-def _check_key_sizes(spec: ReferenceTable, keys: pd.Series) -> None:
-    """Refuse a reference key too long for a PostgreSQL index, naming its row (1 = the
-    first data row); checked before anything is written."""
-    for row, key in enumerate(keys.tolist(), start=1):
-        size = len(str(key).encode("utf-8"))
-        if size > PG_KEY_BYTES:
-            raise ReferenceKeyTooLongError(
-                table=spec.name, key=spec.key, row=row, size=size, limit=PG_KEY_BYTES
-            )
 
 
 def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:

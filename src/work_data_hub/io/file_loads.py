@@ -40,9 +40,18 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 
-__all__ = ["LEDGER_COLUMNS", "FileLoad", "LoadKind", "ledger_table", "read_ledger", "record_load"]
+__all__ = [
+    "LEDGER_COLUMNS",
+    "FileLoad",
+    "LoadKind",
+    "ledger_table",
+    "one_load_at_a_time",
+    "read_ledger",
+    "record_load",
+]
 
 LEDGER_TABLE: Final = "wdh_file_loads"
 #: The columns ``read_ledger`` returns, oldest commit first.
@@ -150,3 +159,17 @@ def read_ledger(
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return pd.DataFrame(rows, columns=list(LEDGER_COLUMNS)).astype({"id": "int64"})
+
+
+def one_load_at_a_time(connection: Connection, entries: Sequence[FileLoad]) -> None:
+    """Make two transactions loading the same source tables wait for each other, so
+    the second replaces the first's rows (a task Dask ran again while the first
+    still ran; a resume while a killed client's load went on). PostgreSQL: a
+    transaction-level advisory lock per table, taken in one order; SQLite lets
+    one writer in at a time already."""
+    if connection.dialect.name != "postgresql":
+        return
+    for key in sorted({f"{entry.domain}/{entry.source_file}" for entry in entries}):
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )

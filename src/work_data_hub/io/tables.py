@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+import pandas as pd
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -43,8 +44,17 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from work_data_hub.domain.table import ColumnKind, ReferenceTable, TableSpec
+from work_data_hub.errors import ReferenceKeyTooLongError
 
-__all__ = ["EXTRA", "LINEAGE", "adopt_column_types", "domain_table", "reference_table"]
+__all__ = [
+    "EXTRA",
+    "LINEAGE",
+    "PG_KEY_BYTES",
+    "adopt_column_types",
+    "check_key_sizes",
+    "domain_table",
+    "reference_table",
+]
 
 #: The columns every domain table adds after the spec's.
 LINEAGE: Final = ("source_file", "row_index", "session_id", "raw_hash", "replayed_from")
@@ -122,3 +132,18 @@ def adopt_column_types(table: Table, present: Mapping[str, TypeEngine[Any]]) -> 
             column.type = DateTime()
         elif kind is ColumnKind.AMOUNT and isinstance(found, Float):
             column.type = Float()
+
+
+#: The longest key PostgreSQL's btree indexes (bytes; a third of an 8 kB page, less headers).
+PG_KEY_BYTES: Final = 2704
+
+
+def check_key_sizes(spec: ReferenceTable, keys: pd.Series) -> None:
+    """Refuse a reference key too long for a PostgreSQL index, naming its row (1 = the
+    first data row); checked before anything is written."""
+    for row, key in enumerate(keys.tolist(), start=1):
+        size = len(str(key).encode("utf-8"))
+        if size > PG_KEY_BYTES:
+            raise ReferenceKeyTooLongError(
+                table=spec.name, key=spec.key, row=row, size=size, limit=PG_KEY_BYTES
+            )
