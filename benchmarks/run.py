@@ -3,7 +3,8 @@
 Every figure is the median of several runs in this process tree; every
 target is a ratio of two figures from the same run, so a noisy shared
 machine moves both sides together. Prints a markdown report and writes it
-to benchmarks/RESULTS.md. Scenario 8 (PostgreSQL loads, and scenario 7 on
+to benchmarks/RESULTS.md. Scenario 9 runs the whole run on a local Dask
+cluster of 2 workers against the serial run. Scenario 8 (PostgreSQL loads, and scenario 7 on
 PostgreSQL) starts its own server (``scripts/pg``) and stops it; where no
 PostgreSQL is installed, the report says so and has no PostgreSQL targets.
 
@@ -31,6 +32,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from benchmarks.baselines import per_row_export, pyarrow_floor
+from benchmarks.cluster import report_lines as cluster_lines
+from benchmarks.cluster import scenario_cluster
+from benchmarks.cluster import targets as cluster_targets
 from benchmarks.data import BUSINESS_TYPES, SESSION, annuity_frame, failed_frame
 from benchmarks.etl_share import make_samples, run_once
 from benchmarks.pg_load import ROWS as PG_ROWS
@@ -198,6 +202,7 @@ def report(
     replay: dict[str, float],
     whole_run: dict[str, Any],
     postgres: dict[str, Any],
+    cluster: dict[str, Any],
     raw_share: float,
     elapsed: float,
 ) -> str:
@@ -233,6 +238,7 @@ def report(
         ),
         *(Target(*target) for target in whole_run_targets(whole_run)),
         *(Target(*target) for target in postgres_targets(postgres)),
+        *(Target(*target) for target in cluster_targets(cluster)),
     ]
     lines = [
         "# Failure-log benchmarks",
@@ -332,6 +338,8 @@ def report(
         *whole_run_lines(whole_run),
         "",
         *postgres_lines(postgres),
+        "",
+        *cluster_lines(cluster),
     ]
     return "\n".join(lines) + "\n"
 
@@ -370,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  whole run: {whole_run}", file=sys.stderr)
     print("scenario 8: PostgreSQL loads, and scenario 7 on PostgreSQL", file=sys.stderr)
     postgres = scenario_postgres(PG_ROWS, args.repeats, whole_run=True)
+    print("scenario 9: the whole run on a local Dask cluster", file=sys.stderr)
+    cluster = scenario_cluster(args.repeats)
+    print(f"  cluster: {cluster}", file=sys.stderr)
     figures = {**export_figures, **validation_figures, **read_figures}
     figures |= postgres.get("figures", {})
     text = report(
@@ -384,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         replay,
         whole_run,
         postgres,
+        cluster,
         raw_share,
         time.perf_counter() - started,
     )

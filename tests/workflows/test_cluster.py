@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import ROOT, SESSION, table_names, wdh_etl
+from tests.helpers import ROOT, SESSION, SQLITE_ONLY, table_names, wdh_etl
 from tests.reliability.test_etl_crash import ROW_KEY, _tables
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
@@ -244,3 +244,34 @@ def test_a_scheduler_that_does_not_answer_is_every_domain_s_error(tmp_path):
         "annuity_income",
         "annual_award",
     }
+
+
+@SQLITE_ONLY
+def test_a_resume_on_the_same_cluster_runs_with_the_reference_data_as_it_is_now(
+    tmp_path, db_url, cluster
+):
+    """Workers keep a run's reference data, never a session's: after the mapping is
+    fixed, a resume whose file changed would load rows the session logged as failed,
+    and is refused (as a local resume is), not run with the mapping of before."""
+    sources = tmp_path / "samples"
+    generate(sources, rows=30, seed=21)
+    command = [
+        *_options(sources, db_url, tmp_path / "logs"),
+        *("--scheduler", cluster.scheduler.address, "--plain", "--session-id", SESSION),
+    ]
+    command[0:1] = ["--domain", "annuity_performance"]
+    first = wdh_etl(*command, cwd=ROOT)
+    assert first.returncode == 0, first.stderr
+    log = read_failures(tmp_path / "logs" / f"wdh_etl_failures_{SESSION}.csv")
+    unmapped = log[
+        (log["error_type"] == "ENRICHMENT_FAILED") & (log["source_file"] == "2024-02.csv")
+    ]
+    customer = json.loads(unmapped["raw_data"].iloc[0])["客户名称"]
+    with (sources / "reference" / "company_mapping.csv").open("a", encoding="utf-8") as mapping:
+        mapping.write(f"{customer},C9999\n")  # the fix
+    csv = sources / "annuity_performance" / "2024-02.csv"
+    csv.write_bytes(csv.read_bytes() + csv.read_bytes().splitlines(keepends=True)[-1])
+    resumed = wdh_etl(*command, cwd=ROOT)
+    assert resumed.returncode == 1
+    assert "2024-02.csv: this session logged rows" in resumed.stderr
+    assert "run the file in a new session" in resumed.stderr

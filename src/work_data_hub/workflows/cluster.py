@@ -96,16 +96,13 @@ def run_on_cluster(
             continue
         earlier[domain] = EarlierEntries(exporter, domain) if resume else None
         units += [_Unit(next(order), domain, path.absolute()) for path in listing.files]
-    worker_url = _absolute_sqlite(db_url)
-    tag = uuid.uuid4().hex[:8]
+    run = _Run(session_id, _absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
     stage: dict[Any, tuple[_Unit, str, Any, list[FileResult] | None]] = {}
     done: dict[_Unit, list[FileResult]] = {}
     running = as_completed()
     for unit in units:
-        name = f"{unit.domain}/{source_name(unit.path)} {tag}-{unit.order}"  # the dashboard's
-        prepared = client.submit(
-            _prepare, unit.domain, unit.path, session_id, worker_url, resume, key=f"prepare {name}"
-        )
+        name = f"{unit.domain}/{source_name(unit.path)} {run.tag}-{unit.order}"  # the dashboard's
+        prepared = client.submit(_prepare, unit.domain, unit.path, run, key=f"prepare {name}")
         failures = client.submit(
             PreparedFile.without_kept_rows, prepared, key=f"failures {name}", priority=1
         )
@@ -121,7 +118,7 @@ def run_on_cluster(
                 _add(seconds, brief.seconds)
                 if brief.committed is None:  # else: loaded before in this session
                     load = client.submit(
-                        _load, prepared, session_id, worker_url, key=f"load {name}", priority=1
+                        _load, prepared, run, key=f"load {name}", priority=1
                     )  # before the next file's reading: a worker holds few files at once
                     stage[load] = (unit, name, None, files)
                     running.add(load)
@@ -160,41 +157,51 @@ def _absolute_sqlite(db_url: str) -> str:
     return make_url(db_url).set(database=str(file.absolute())).render_as_string(False)
 
 
-#: A worker's database and reference data, per (database, session): the reference
-#: a session runs with is loaded before its first task and not changed during it.
-_WORKSPACES: dict[tuple[str, str], Workspace] = {}
+@dataclass(frozen=True)
+class _Run:
+    """What every task of one ``wdh-etl`` run shares."""
+
+    session_id: str
+    #: the database as the workers reach it (an SQLite path made absolute)
+    db_url: str
+    resume: bool
+    #: this run, among the runs a long-lived cluster serves
+    tag: str
 
 
-def _workspace(db_url: str, session_id: str, domain: str) -> Workspace:
-    key = (db_url, session_id)
-    if key not in _WORKSPACES:
-        _WORKSPACES.clear()  # one session at a time per worker
-        _WORKSPACES[key] = Workspace.open(db_url)
-    workspace = _WORKSPACES[key]
+#: A worker's database and reference data for the run it serves: the reference data
+#: is upserted before the run's first task and not changed during it (a later run,
+#: even of the same session, may have changed it: it reads it again).
+_WORKSPACES: dict[_Run, Workspace] = {}
+
+
+def _workspace(run: _Run, domain: str) -> Workspace:
+    if run not in _WORKSPACES:
+        _WORKSPACES.clear()  # one run at a time per worker
+        _WORKSPACES[run] = Workspace.open(run.db_url)
+    workspace = _WORKSPACES[run]
     workspace.database.add_domain(DOMAINS[domain].table, create=False)
     return workspace
 
 
-def _prepare(domain: str, path: Path, session_id: str, db_url: str, resume: bool) -> PreparedFile:
+def _prepare(domain: str, path: Path, run: _Run) -> PreparedFile:
     """Task: the file read and through its domain's steps, kept on the worker."""
     share_one_allocator()
-    workspace = _workspace(db_url, session_id, domain)
+    workspace = _workspace(run, domain)
     return prepare_file(
         path,
         spec=DOMAINS[domain],
-        session_id=session_id,
+        session_id=run.session_id,
         database=workspace.database,
         reference=workspace.reference,
-        resume=resume,
+        resume=run.resume,
     )
 
 
-def _load(
-    prepared: PreparedFile, session_id: str, db_url: str
-) -> tuple[list[int], dict[str, float]]:
+def _load(prepared: PreparedFile, run: _Run) -> tuple[list[int], dict[str, float]]:
     """Task: the prepared file's kept rows loaded; rows per table, and the seconds."""
-    workspace = _workspace(db_url, session_id, prepared.domain)
+    workspace = _workspace(run, prepared.domain)
     before = prepared.seconds["load"]
-    loaded = load_prepared(prepared, session_id, workspace.database)
+    loaded = load_prepared(prepared, run.session_id, workspace.database)
     release_memory()
     return loaded, {"load": prepared.seconds["load"] - before}
