@@ -7,6 +7,7 @@ run needs one, no database at all for the logs.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,6 @@ from openpyxl import load_workbook
 from tests.helpers import in_terminal, wdh_etl, wdh_failures
 from tests.reliability.site import Site
 from work_data_hub.cli.etl import workers_for
-from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
 from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 from work_data_hub.samples.generate import generate
@@ -61,7 +61,7 @@ def _children(pid: int) -> set[int]:
 
 
 def test_9_jobs_is_capped_at_the_work_there_is(site):
-    generate(site.sources, rows=3000, seed=4)
+    files = len(generate(site.sources, rows=3000, seed=4)["files"])  # tables; fewer files
     run = subprocess.Popen(
         [
             sys.executable,
@@ -83,9 +83,40 @@ def test_9_jobs_is_capped_at_the_work_there_is(site):
         time.sleep(0.01)
     _, err = run.communicate()
     assert run.returncode == 0, err
-    assert 1 <= most <= len(DOMAINS)  # a worker per domain, not 100,000
+    units = len(list(site.sources.glob("annu*/*.*")))  # a work unit per source file
+    assert units < files
+    assert 1 <= most <= min(units, 4 * (os.cpu_count() or 1))  # not 100,000
     assert workers_for(100_000, 2) == 2
     assert workers_for(100_000, 10_000) == 4 * (os.cpu_count() or 1)
+
+
+def test_9_jobs_share_one_domains_files_and_load_what_a_serial_run_loads(site, tmp_path):
+    """Work units are files: ``--jobs 2`` on a one-domain run starts two workers, and
+    the run loads and logs what a serial run does."""
+    generate(site.sources, rows=3000, seed=6)
+    summaries = {}
+    for jobs in ("1", "2"):
+        run = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "work_data_hub.cli.etl", *site.options()),
+                *("--db", f"sqlite:///{tmp_path / jobs}.db", "--domain", "annual_award"),
+                *("--jobs", jobs, "--summary-json", str(tmp_path / f"{jobs}.json")),
+            ],
+            cwd=site.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        most = 0
+        while run.poll() is None:
+            most = max(most, len(_children(run.pid)))
+            time.sleep(0.01)
+        assert run.wait() == 0, run.stderr.read() if run.stderr else ""
+        assert most == (0 if jobs == "1" else 2)
+        summary = json.loads((tmp_path / f"{jobs}.json").read_text())
+        summaries[jobs] = summary["domains"]["annual_award"]["files"]
+    assert summaries["2"] == summaries["1"]
+    assert len(summaries["1"]) == 5
 
 
 def test_9_workers_die_with_a_killed_run(site):

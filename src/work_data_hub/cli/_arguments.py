@@ -121,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
     parser.add_argument("--session-id", help="append to this existing session (a resume)")
-    parser.add_argument("--jobs", type=int, default=1, help="run domains in N processes")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="run the source files in N worker processes"
+    )
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",

@@ -23,8 +23,8 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +32,6 @@ from typing import TYPE_CHECKING, Any
 from work_data_hub.cli._arguments import bad_arguments, parse
 
 if TYPE_CHECKING:  # the run imports pandas and pandera: only once the arguments are good
-    from multiprocessing.synchronize import Event
-
     from work_data_hub.workflows import DomainResult, FileResult
 
 __all__ = ["main", "workers_for"]
@@ -206,55 +204,9 @@ def workers_for(jobs: int, units: int) -> int:
     return max(1, min(jobs, units, WORKERS_PER_CPU * (os.cpu_count() or 1)))
 
 
-#: Set in a worker process: the parent asks its workers to stop through it.
-_stop: Event | None = None
-
-
-def _worker_setup(parent: int, stop: Event) -> None:
-    """Worker initializer: Ctrl-C is the parent's to handle (it asks the workers to stop
-    through ``stop``, after the file in progress); the kernel kills this worker when the
-    parent dies (Linux), so a killed wdh-etl leaves no orphaned workers loading files."""
-    global _stop
-    _stop = stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # POSIX
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _stop_if_asked(_file: FileResult) -> None:
-    """A worker's ``on_file``: end the domain between two files once the parent asks."""
-    if _stop is not None and _stop.is_set():
-        raise KeyboardInterrupt
-
-
-@contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C back (pending, not lost) while worker processes are forked, so none
-    starts before it ignores it."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: workers are spawned, not forked
-        yield
-        return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
 def _run_domains(
     domains: list[str], args: argparse.Namespace, session_id: str, db_url: str, out: Any
 ) -> list[DomainResult]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from work_data_hub.errors import SourceFileError
@@ -285,38 +237,24 @@ def _run_domains(
     )
     with progress:
         tasks = {d: progress.add_task(d, total=totals[d] or 1, file="") for d in domains}
+
+        def advance(domain: str, file: FileResult) -> None:
+            progress.update(tasks[domain], advance=1, file=file.source_file)
+
         if args.scheduler is not None:
-            return _on_cluster(domains, args.scheduler, options, progress, tasks, out)
-        workers = workers_for(args.jobs, len(domains))
+            return _on_cluster(domains, args.scheduler, options, advance, out)
+        workers = workers_for(args.jobs, sum(totals.values()))  # each file a unit
         if workers > 1:
-            stop = multiprocessing.get_context().Event()
-            pool = ProcessPoolExecutor(
-                max_workers=workers, initializer=_worker_setup, initargs=(os.getpid(), stop)
-            )
-            try:
-                with _sigint_held():
-                    futures = {
-                        pool.submit(run_domain, d, on_file=_stop_if_asked, **options): d
-                        for d in domains
-                    }
-                for future in as_completed(futures):
-                    domain = futures[future]
-                    progress.update(tasks[domain], completed=totals[domain] or 1, file="done")
-                results = [_outcome(future, futures[future]) for future in futures]
-            except KeyboardInterrupt:
-                stop.set()  # each worker ends after its file in progress: wait for that
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown()
-            return results
+            from work_data_hub.workflows.pool import run_in_processes
+
+            return run_in_processes(domains, workers=workers, on_file=advance, **options)
         results = []
         for domain in domains:
 
-            def advance(file: FileResult, domain: str = domain) -> None:
-                progress.update(tasks[domain], advance=1, file=file.source_file)
+            def one(file: FileResult, domain: str = domain) -> None:
+                advance(domain, file)
 
-            results.append(run_domain(domain, on_file=advance, **options))
+            results.append(run_domain(domain, on_file=one, **options))
             progress.update(tasks[domain], completed=totals[domain] or 1)
         return results
 
@@ -325,18 +263,13 @@ def _on_cluster(
     domains: list[str],
     scheduler: str,
     options: dict[str, Any],
-    progress: Any,
-    tasks: dict[str, Any],
+    advance: Callable[[str, FileResult], None],
     out: Any,
 ) -> list[DomainResult]:
     """The domains' files as tasks of a Dask cluster (``--scheduler``)."""
     from work_data_hub.io.scheduler import dashboard_link, open_cluster
-    from work_data_hub.workflows.cluster import run_on_cluster
-
-    def advance(domain: str, file: FileResult) -> None:
-        progress.update(tasks[domain], advance=1, file=file.source_file)
-
     from work_data_hub.workflows import DomainResult, describe_error
+    from work_data_hub.workflows.cluster import run_on_cluster
 
     with ExitStack() as stack:
         try:
@@ -349,18 +282,6 @@ def _on_cluster(
         if link is not None:
             out.print(f"Dask dashboard: [link={link}]{link}[/link]")
         return run_on_cluster(client, domains, on_file=advance, **options)
-
-
-def _outcome(future: Any, domain: str) -> DomainResult:
-    """A worker's result; a worker that died or raised is that domain's error."""
-    from work_data_hub.workflows import DomainResult, describe_error
-
-    try:
-        result: DomainResult = future.result()
-    except Exception as error:  # BrokenProcessPool (a worker killed), or a bug
-        result = DomainResult(domain)
-        result.error, result.detail = describe_error(error)
-    return result
 
 
 if __name__ == "__main__":

@@ -22,23 +22,17 @@ file is shared by the processes of one host only (``io.scheduler``).
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import FailureExporter
-from work_data_hub.io.database import Database, sqlite_file
-from work_data_hub.io.sources import list_sources, source_name
+from work_data_hub.io.sources import source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
 from work_data_hub.workflows._resume import EarlierEntries
 from work_data_hub.workflows.run import (
-    PHASES,
     DomainResult,
     FileResult,
     PreparedFile,
@@ -47,19 +41,17 @@ from work_data_hub.workflows.run import (
     log_prepared,
     prepare_file,
 )
-from work_data_hub.workflows.workspace import Workspace
+from work_data_hub.workflows.units import (
+    Unit,
+    WorkerRun,
+    absolute_sqlite,
+    add_seconds,
+    collect,
+    plan_units,
+    worker_workspace,
+)
 
 __all__ = ["run_on_cluster"]
-
-
-@dataclass(frozen=True)
-class _Unit:
-    """One source file of one domain: what a task prepares, the client logs and a
-    task loads."""
-
-    order: int
-    domain: str
-    path: Path
 
 
 def run_on_cluster(
@@ -81,26 +73,13 @@ def run_on_cluster(
     from distributed import as_completed
 
     exporter = FailureExporter(session_id, logs_dir)
-    results = {domain: DomainResult(domain) for domain in domains}
-    earlier: dict[str, EarlierEntries | None] = {}
-    units: list[_Unit] = []
-    order = itertools.count()
-    for domain in domains:
-        try:
-            spec = DOMAINS[domain]
-            listing = list_sources(source_dir, domain)
-            results[domain].skipped = listing.skipped
-            Database(db_url).add_domain(spec.table)  # the tables, before any worker loads
-        except Exception as error:  # any failure of the domain is the domain's error
-            results[domain].error, results[domain].detail = describe_error(error)
-            continue
-        earlier[domain] = EarlierEntries(exporter, domain) if resume else None
-        units += [_Unit(next(order), domain, path.absolute()) for path in listing.files]
-    run = _Run(session_id, _absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
-    stage: dict[Any, tuple[_Unit, str, Any, list[FileResult] | None]] = {}
-    done: dict[_Unit, list[FileResult]] = {}
+    plan = plan_units(domains, source_dir, db_url)
+    earlier = {d: EarlierEntries(exporter, d) if resume else None for d in domains}
+    run = WorkerRun(session_id, absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
+    stage: dict[Any, tuple[Unit, str, Any, list[FileResult] | None]] = {}
+    done: dict[Unit, list[FileResult]] = {}
     running = as_completed()
-    for unit in units:
+    for unit in plan.units:
         name = f"{unit.domain}/{source_name(unit.path)} {run.tag}-{unit.order}"  # the dashboard's
         prepared = client.submit(_prepare, unit.domain, unit.path, run, key=f"prepare {name}")
         failures = client.submit(
@@ -110,12 +89,12 @@ def run_on_cluster(
         running.add(failures)
     for future in running:
         unit, name, prepared, files = stage.pop(future)
-        seconds = results[unit.domain].seconds
+        seconds = plan.results[unit.domain].seconds
         try:
             if files is None:  # the file's failures: log them, then load it
                 brief: PreparedFile = future.result()
                 files = log_prepared(brief, exporter, earlier[unit.domain])
-                _add(seconds, brief.seconds)
+                add_seconds(seconds, brief.seconds)
                 if brief.committed is None:  # else: loaded before in this session
                     load = client.submit(
                         _load, prepared, run, key=f"load {name}", priority=1
@@ -125,7 +104,7 @@ def run_on_cluster(
                     continue
             else:
                 loaded, load_seconds = future.result()
-                _add(seconds, load_seconds)
+                add_seconds(seconds, load_seconds)
                 for result, count in zip(files, loaded, strict=True):
                     result.loaded = count
         except Exception as error:  # any failure of one file is that file's error
@@ -138,56 +117,13 @@ def run_on_cluster(
         for file in files:
             if on_file is not None:
                 on_file(unit.domain, file)
-    for unit in sorted(done, key=lambda unit: unit.order):  # in the order of the listings
-        results[unit.domain].files.extend(done[unit])
-    return [results[domain] for domain in domains]
+    return collect(plan, done)
 
 
-def _add(seconds: dict[str, float], more: dict[str, float]) -> None:
-    for phase in PHASES:
-        seconds[phase] += more.get(phase, 0.0)
-
-
-def _absolute_sqlite(db_url: str) -> str:
-    """``db_url`` with a relative SQLite file made absolute: a worker's working
-    folder need not be the client's."""
-    file = sqlite_file(db_url)
-    if file is None or file.is_absolute():
-        return db_url
-    return make_url(db_url).set(database=str(file.absolute())).render_as_string(False)
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What every task of one ``wdh-etl`` run shares."""
-
-    session_id: str
-    #: the database as the workers reach it (an SQLite path made absolute)
-    db_url: str
-    resume: bool
-    #: this run, among the runs a long-lived cluster serves
-    tag: str
-
-
-#: A worker's database and reference data for the run it serves: the reference data
-#: is upserted before the run's first task and not changed during it (a later run,
-#: even of the same session, may have changed it: it reads it again).
-_WORKSPACES: dict[_Run, Workspace] = {}
-
-
-def _workspace(run: _Run, domain: str) -> Workspace:
-    if run not in _WORKSPACES:
-        _WORKSPACES.clear()  # one run at a time per worker
-        _WORKSPACES[run] = Workspace.open(run.db_url)
-    workspace = _WORKSPACES[run]
-    workspace.database.add_domain(DOMAINS[domain].table, create=False)
-    return workspace
-
-
-def _prepare(domain: str, path: Path, run: _Run) -> PreparedFile:
+def _prepare(domain: str, path: Path, run: WorkerRun) -> PreparedFile:
     """Task: the file read and through its domain's steps, kept on the worker."""
     share_one_allocator()
-    workspace = _workspace(run, domain)
+    workspace = worker_workspace(run, domain)
     return prepare_file(
         path,
         spec=DOMAINS[domain],
@@ -198,9 +134,9 @@ def _prepare(domain: str, path: Path, run: _Run) -> PreparedFile:
     )
 
 
-def _load(prepared: PreparedFile, run: _Run) -> tuple[list[int], dict[str, float]]:
+def _load(prepared: PreparedFile, run: WorkerRun) -> tuple[list[int], dict[str, float]]:
     """Task: the prepared file's kept rows loaded; rows per table, and the seconds."""
-    workspace = _workspace(run, prepared.domain)
+    workspace = worker_workspace(run, prepared.domain)
     before = prepared.seconds["load"]
     loaded = load_prepared(prepared, run.session_id, workspace.database)
     release_memory()

@@ -64,6 +64,7 @@ __all__ = [
     "log_prepared",
     "prepare_file",
     "run_domain",
+    "run_file",
 ]
 
 
@@ -257,7 +258,7 @@ def load_prepared(prepared: PreparedFile, session_id: str, database: Database) -
         return database.load_all(parts)
 
 
-def _run_file(
+def run_file(
     path: Path,
     *,
     spec: DomainSpec,
@@ -267,6 +268,8 @@ def _run_file(
     earlier: EarlierEntries | None,
     seconds: dict[str, float],
 ) -> list[FileResult]:
+    """One source file whole: prepared, its failures logged, then loaded; its
+    results per table (``seconds`` gains the time of each phase)."""
     prepared = prepare_file(
         path,
         spec=spec,
@@ -330,7 +333,7 @@ def run_domain(
         return result
     for path in listing.files:
         try:
-            files = _run_file(
+            files = run_file(
                 path,
                 spec=spec,
                 session_id=session_id,
