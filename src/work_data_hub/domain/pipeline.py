@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
@@ -103,6 +105,34 @@ def _apply(step: Step, rows: pd.DataFrame, *, explain: bool) -> tuple[pd.DataFra
     return kept, reasons_frame(rejected, "", "")
 
 
+def _failures(
+    rejected: pd.DataFrame, parts: Sequence[tuple[pd.Index, ErrorType]], **log: Any
+) -> pd.DataFrame:
+    """The failure-log frame of the ``rejected`` rows, which are each step's rejects
+    (``parts``: labels and error type) in turn: one ``to_failed_frame`` for them all (a
+    call's own cost is many times a row's), the error types set after."""
+    first = parts[0][1] if parts else ErrorType.VALIDATION_FAILED
+    failures = to_failed_frame(rejected, error_type=first, **log)
+    if len({error_type for _, error_type in parts}) > 1:
+        types = np.repeat(
+            [error_type.value for _, error_type in parts], [len(labels) for labels, _ in parts]
+        )
+        failures["error_type"] = pd.Series(types, index=failures.index).astype(
+            failures["error_type"].dtype  # (the log's categories)
+        )
+    return failures
+
+
+def _unbalanced(
+    raw: pd.DataFrame, rows: pd.DataFrame, logged: pd.Index, source_file: str
+) -> RowConservationError:
+    return RowConservationError(
+        f"{source_file}: {len(raw)} rows read but {len(rows)} kept and {len(logged)} "
+        "logged (or a row both): a step lost or duplicated rows",
+        source_file=source_file,
+    )
+
+
 def run_steps(
     raw: pd.DataFrame,
     steps: Sequence[Step],
@@ -124,7 +154,7 @@ def run_steps(
     """
     rows = raw
     stamp = pd.Timestamp.now(tz="UTC")  # one per run: the file's failures are one attempt
-    parts: list[pd.DataFrame] = []
+    parts: list[tuple[pd.Index, ErrorType]] = []
     why: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     for step in steps:
@@ -137,27 +167,18 @@ def run_steps(
         if explain:
             why.append(reasons.assign(step=step.name, error_type=step.error_type.value))
         if len(rejected):
-            parts.append(
-                to_failed_frame(
-                    raw.loc[rejected],
-                    raw=raw,
-                    error_type=step.error_type,
-                    session_id=session_id,
-                    domain=domain,
-                    source_file=source_file,
-                    timestamp=stamp,
-                )
-            )
-    failures = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else to_failed_frame(
-            raw.iloc[:0],
-            error_type=ErrorType.VALIDATION_FAILED,
-            session_id=session_id,
-            domain=domain,
-            source_file=source_file,
-        )
+            parts.append((rejected, step.error_type))
+    rejected = parts[0][0].append([labels for labels, _ in parts[1:]]) if parts else raw.index[:0]
+    if rejected.has_duplicates:  # (before the log frame, which would refuse them otherwise)
+        raise _unbalanced(raw, rows, rejected, source_file)
+    failures = _failures(
+        raw.loc[rejected],
+        parts,
+        raw=raw,
+        session_id=session_id,
+        domain=domain,
+        source_file=source_file,
+        timestamp=stamp,
     )
     logged = pd.Index(failures["row_index"].astype("int64"))
     if (
@@ -165,11 +186,7 @@ def run_steps(
         or len(logged.intersection(rows.index))
         or (len(logged) + len(rows) != len(raw))
     ):
-        raise RowConservationError(
-            f"{source_file}: {len(raw)} rows read but {len(rows)} kept and {len(logged)} "
-            "logged (or a row both): a step lost or duplicated rows",
-            source_file=source_file,
-        )
+        raise _unbalanced(raw, rows, logged, source_file)
     explained: pd.DataFrame | None = None
     if explain:
         empty = reasons_frame(pd.Index([], dtype="int64"), "", "").assign(step="", error_type="")

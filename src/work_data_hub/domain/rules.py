@@ -53,9 +53,9 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     has (-1: missing). A workbook's cells are Python objects, and their text is worth
     making once per distinct value only; values of different types stay apart (for
     hashing, ``True == 1``)."""
-    if values.dtype != object:
-        codes, distinct = pd.factorize(_text(values), use_na_sentinel=True)
-        return codes, pd.Series(distinct, dtype="string")
+    if values.dtype != object:  # (trimmed after: a distinct value's text is made once)
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        return codes, _text(pd.Series(distinct))
     cells = values.to_numpy(dtype=object)
     kinds, types = pd.factorize(np.fromiter(map(type, cells), dtype=object, count=len(cells)))
     codes = np.full(len(cells), -1, dtype=np.int64)
@@ -79,8 +79,9 @@ def _spread(codes: np.ndarray, results: pd.Series, missing: object, like: pd.Ser
 def _by_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``parse`` over each distinct text once (a month column holds a handful), spread back."""
     codes, texts = _distinct(values)
-    spread = _spread(codes, parse(texts), np.datetime64("NaT"), values)
-    return spread.astype("datetime64[us]")
+    parsed = parse(texts).to_numpy(dtype="datetime64[us]")
+    taken = np.append(parsed, np.datetime64("NaT", "us"))  # (no Timestamp objects made)
+    return pd.Series(taken[codes], index=values.index, name=values.name)  # -1 takes NaT
 
 
 def _days(parts: pd.DataFrame, groups: int, day: pd.Series | None = None) -> pd.Series:
@@ -140,13 +141,22 @@ def to_amount(values: pd.Series) -> pd.Series:
     >>> to_amount(pd.Series(["1,234.5", "", None, "abc", 7, "inf", "-1e309"])).tolist()
     [1234.5, nan, nan, nan, 7.0, nan, nan]
     """
+    return _amounts(values)[1]
+
+
+def _amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(present, ``to_amount``): whether each value is there, and its amount; the text
+    of a column of text made once for both."""
     if pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:  # number cells
+        present = values.notna()
         numbers = values.astype("float64")
     else:
-        text = _text(values).str.replace(",", "", regex=False)
+        text = _text(values)
+        present = text.fillna("") != ""
+        text = text.str.replace(",", "", regex=False)
         numbers = pd.to_numeric(text.mask(text == ""), errors="coerce").astype("float64")
     finite: pd.Series = numbers.where(np.isfinite(numbers))
-    return finite
+    return present, finite
 
 
 def invalid_amounts(values: pd.Series) -> pd.Series:
@@ -155,11 +165,8 @@ def invalid_amounts(values: pd.Series) -> pd.Series:
     >>> invalid_amounts(pd.Series(["1.5", "", "Infinity", "1e309", "x", None])).tolist()
     [False, False, True, True, True, False]
     """
-    if pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:
-        present = values.notna()
-    else:
-        present = _text(values).fillna("") != ""
-    return present & to_amount(values).isna()
+    present, amounts = _amounts(values)
+    return present & amounts.isna()
 
 
 def is_subtotal(*columns: pd.Series) -> pd.Series:

@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table
+from sqlalchemy.engine.processors import to_float
 
 from work_data_hub.errors import UnsupportedDatabaseError
 from work_data_hub.io._copy import copy_rows
@@ -29,21 +30,22 @@ CHUNK_ROWS: Final = 16_384
 
 
 def _parameters(frame: pd.DataFrame, table: Table, connection: Connection) -> list[tuple[Any, ...]]:
-    columns = []
+    columns: list[list[Any]] = []  # (lists: zip walks them faster than arrays)
     for name in frame.columns:
         series = frame[name]
         kind = table.c[name].type.dialect_impl(connection.dialect)
         process = kind.bind_processor(connection.dialect)
-        if process is None:
-            values: Any = series.astype(object).to_numpy(copy=True)  # Python scalars
+        if process is None or (process is to_float and series.dtype == np.float64):
+            # Python scalars, None where missing (``to_float`` of a float is that float)
+            values = series.astype(object).to_numpy(copy=True)
             missing = series.isna().to_numpy()
             if missing.any():
                 values[missing] = None
+            columns.append(values.tolist())
         else:  # (dates as text on SQLite) each distinct value once: a month column has few
             codes, distinct = pd.factorize(series, use_na_sentinel=True)
             processed = np.array([process(value) for value in distinct.astype(object)] + [None])
-            values = processed[codes]  # code -1 (missing) takes the final None
-        columns.append(values)
+            columns.append(processed[codes].tolist())  # code -1 (missing) takes the final None
     return list(zip(*columns, strict=True))
 
 
