@@ -32,13 +32,20 @@ class EarlierEntries:
     """What this session logged of one domain's files before (a resumed session),
     read once, when first needed: latest entries by file, indexed by row."""
 
-    def __init__(self, exporter: FailureExporter, domain: str) -> None:
+    def __init__(self, exporter: FailureExporter | None, domain: str) -> None:
         self.exporter, self.domain = exporter, domain
         self._by_file: dict[str, pd.DataFrame] | None = None
+
+    def only(self, source_files: list[str]) -> EarlierEntries:
+        """These files' entries alone, read already: small, for a worker without the log."""
+        detached = EarlierEntries(None, self.domain)
+        detached._by_file = {name: self.of(name) for name in source_files}
+        return detached
 
     def of(self, source_file: str) -> pd.DataFrame:
         if self._by_file is None:
             self._by_file = {}
+            assert self.exporter is not None, "detached entries are read already"
             path = self.exporter.output_file
             if path.exists():
                 failures = read_failures(path)
@@ -89,10 +96,17 @@ def tables_of(path: Path, sheets: tuple[str, ...] | None) -> list[str]:
 
 
 def committed_load(
-    path: Path, digest: str, spec: DomainSpec, session_id: str, database: Database
+    path: Path,
+    digest: str,
+    spec: DomainSpec,
+    session_id: str,
+    database: Database,
+    earlier: EarlierEntries,
 ) -> pd.DataFrame | None:
     """The ledger rows of this session's committed load of the file, byte for byte the
-    same (one per table), or None when the file must run."""
+    same (one per table), or None when the file must run: also when the log does not
+    hold the failures that load counted (a client killed between a worker's load and
+    its own append of the file's failures)."""
     labels = tables_of(path, spec.sheets)
     loads = database.loads(spec.name, labels)
     mine = loads[
@@ -100,4 +114,10 @@ def committed_load(
         & (loads["session_id"] == session_id)
         & (loads["file_sha256"] == digest)
     ].drop_duplicates("source_file", keep="last")
-    return mine.set_index("source_file") if set(mine["source_file"]) == set(labels) else None
+    if set(mine["source_file"]) != set(labels):
+        return None
+    logged = all(
+        int(load["rows_logged"]) == len(earlier.of(str(load["source_file"])))
+        for _, load in mine.iterrows()
+    )
+    return mine.set_index("source_file") if logged else None

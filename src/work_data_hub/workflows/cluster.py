@@ -1,19 +1,20 @@
 """``run_on_cluster``: a session's source files as tasks on a Dask cluster, one log.
 
-Each source file of each domain is a work unit. A worker reads it, runs its
-domain's steps (``prepare_file``) and keeps the result; the client fetches
-only the file's failures, appends them to the session's log — the one place
-the log is written, once per file — and then asks the worker holding the
-file to load its kept rows (``load_prepared``: its tables in one
-transaction, replacing their earlier rows, the ledger row with them).
+Each source file of each domain is a task. A worker reads the file, runs its
+domain's steps, loads its kept rows (``load_prepared``: its tables in one
+transaction, replacing their earlier rows, the ledger row with them) and
+returns the file's failures; the client appends them to the session's log —
+the one place the log is written, once per file, from the one result Dask
+gives it for the task.
 
-So a file's failures are logged before its rows commit, as in a local run,
-and what a worker's death does is what Dask does: a task it held runs again
-on another worker (the prepared file too, when it was lost with the worker).
-A retried load replaces the rows the lost one may have committed; the
-client logs each file's failures once, from the first result it receives.
-A client killed at any moment is resumed with the same ``--session-id``,
-as a local run is.
+What a worker's death does is what Dask does: the task runs again on
+another worker, and its load replaces the rows a lost attempt may have
+committed. The client killed between a worker's load and its own append of
+the file's failures leaves a load whose failures the log does not hold: a
+resume (the same ``--session-id``) runs such a file again (the ledger counts
+the failures a load logged; ``committed_load``). In a resumed session each
+task takes what the log holds of its file, so that it logs nothing twice and
+refuses, before loading, a file whose logged rows would load now.
 
 Workers need the source files at the same path as the client (a shared
 folder) and the database; never the client's disk for the log. An SQLite
@@ -22,23 +23,28 @@ file is shared by the processes of one host only (``io.scheduler``).
 
 from __future__ import annotations
 
+import signal
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import FailureExporter
 from work_data_hub.io.sources import source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
-from work_data_hub.workflows._resume import EarlierEntries
+from work_data_hub.workflows._resume import EarlierEntries, tables_of
 from work_data_hub.workflows.run import (
     DomainResult,
     FileResult,
-    PreparedFile,
+    committed_results,
     describe_error,
+    fresh_failures,
     load_prepared,
-    log_prepared,
     prepare_file,
 )
 from work_data_hub.workflows.units import (
@@ -52,6 +58,16 @@ from work_data_hub.workflows.units import (
 )
 
 __all__ = ["run_on_cluster"]
+
+
+@dataclass
+class _Done:
+    """A task's outcome: the file's results per table, the failures for the log."""
+
+    files: list[FileResult]
+    #: None: nothing to log (a file loaded and logged before in this session)
+    to_log: pd.DataFrame | None
+    seconds: dict[str, float]
 
 
 def run_on_cluster(
@@ -76,68 +92,77 @@ def run_on_cluster(
     plan = plan_units(domains, source_dir, db_url)
     earlier = {d: EarlierEntries(exporter, d) if resume else None for d in domains}
     run = WorkerRun(session_id, absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
-    stage: dict[Any, tuple[Unit, str, Any, list[FileResult] | None]] = {}
-    done: dict[Unit, list[FileResult]] = {}
-    running = as_completed()
+    tasks = {}
     for unit in plan.units:
+        entries = earlier[unit.domain]
+        if entries is not None:  # what the log holds of this file: the worker has no log
+            entries = entries.only(tables_of(unit.path, DOMAINS[unit.domain].sheets))
         name = f"{unit.domain}/{source_name(unit.path)} {run.tag}-{unit.order}"  # the dashboard's
-        prepared = client.submit(_prepare, unit.domain, unit.path, run, key=f"prepare {name}")
-        failures = client.submit(
-            PreparedFile.without_kept_rows, prepared, key=f"failures {name}", priority=1
-        )
-        stage[failures] = (unit, name, prepared, None)
-        running.add(failures)
-    for future in running:
-        unit, name, prepared, files = stage.pop(future)
-        seconds = plan.results[unit.domain].seconds
-        try:
-            if files is None:  # the file's failures: log them, then load it
-                brief: PreparedFile = future.result()
-                files = log_prepared(brief, exporter, earlier[unit.domain])
-                add_seconds(seconds, brief.seconds)
-                if brief.committed is None:  # else: loaded before in this session
-                    load = client.submit(
-                        _load, prepared, run, key=f"load {name}", priority=1
-                    )  # before the next file's reading: a worker holds few files at once
-                    stage[load] = (unit, name, None, files)
-                    running.add(load)
-                    continue
-            else:
-                loaded, load_seconds = future.result()
-                add_seconds(seconds, load_seconds)
-                for result, count in zip(files, loaded, strict=True):
-                    result.loaded = count
-        except Exception as error:  # any failure of one file is that file's error
-            failed = FileResult(source_name(unit.path))
-            failed.error, failed.detail = describe_error(error)
-            files = [failed]
-        finally:
-            del prepared  # the worker lets the file's frames go once nothing needs them
+        tasks[client.submit(_run_unit, unit, run, entries, key=name)] = unit
+    done: dict[Unit, list[FileResult]] = {}
+
+    def finish(future: Any) -> None:
+        unit = tasks.pop(future)
+        files = _logged(future, unit, exporter, plan.results[unit.domain].seconds)
         done[unit] = files
         for file in files:
             if on_file is not None:
                 on_file(unit.domain, file)
+
+    try:
+        for future in as_completed(list(tasks)):
+            finish(future)
+    except KeyboardInterrupt:  # the files being loaded finish and are logged; no more start
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits as well
+        running = {key for keys in client.processing().values() for key in keys}
+        last = [f for f in tasks if f.done() or f.key in running]
+        client.cancel([future for future in tasks if future not in last])
+        for future in as_completed(last):
+            finish(future)
+        raise
     return collect(plan, done)
 
 
-def _prepare(domain: str, path: Path, run: WorkerRun) -> PreparedFile:
-    """Task: the file read and through its domain's steps, kept on the worker."""
+def _logged(
+    future: Any, unit: Unit, exporter: FailureExporter, seconds: dict[str, float]
+) -> list[FileResult]:
+    """A task's results, its failures appended to the log (once: the task's one
+    result); a task that failed for good is that file's error."""
+    try:
+        outcome: _Done = future.result()
+        add_seconds(seconds, outcome.seconds)
+        if outcome.to_log is not None:
+            start = time.perf_counter()
+            exporter.export(outcome.to_log)
+            seconds["log"] += time.perf_counter() - start
+        return outcome.files
+    except Exception as error:  # any failure of one file is that file's error
+        failed = FileResult(source_name(unit.path))
+        failed.error, failed.detail = describe_error(error)
+        return [failed]
+
+
+def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Done:
+    """Task: one file read, through its domain's steps and loaded; its failures not
+    yet logged, for the client to log."""
     share_one_allocator()
-    workspace = worker_workspace(run, domain)
-    return prepare_file(
-        path,
-        spec=DOMAINS[domain],
+    workspace = worker_workspace(run, unit.domain)
+    prepared = prepare_file(
+        unit.path,
+        spec=DOMAINS[unit.domain],
         session_id=run.session_id,
         database=workspace.database,
         reference=workspace.reference,
-        resume=run.resume,
+        earlier=earlier,
     )
-
-
-def _load(prepared: PreparedFile, run: WorkerRun) -> tuple[list[int], dict[str, float]]:
-    """Task: the prepared file's kept rows loaded; rows per table, and the seconds."""
-    workspace = worker_workspace(run, prepared.domain)
-    before = prepared.seconds["load"]
+    if prepared.committed is not None:  # loaded and logged before in this session
+        return _Done(committed_results(prepared, earlier), None, prepared.seconds)
+    to_log = fresh_failures(prepared, earlier)  # a resume conflict: refused before loading
+    files = prepared.results()
     loaded = load_prepared(prepared, run.session_id, workspace.database)
+    for result, count in zip(files, loaded, strict=True):
+        result.loaded = count
+    seconds = prepared.seconds
+    del prepared  # the file's frames, before the worker takes its next task
     release_memory()
-    return loaded, {"load": prepared.seconds["load"] - before}
+    return _Done(files, to_log, seconds)

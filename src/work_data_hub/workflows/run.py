@@ -29,7 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -58,7 +58,9 @@ __all__ = [
     "DomainResult",
     "FileResult",
     "PreparedFile",
+    "committed_results",
     "describe_error",
+    "fresh_failures",
     "load_prepared",
     "load_reference",
     "log_prepared",
@@ -168,14 +170,6 @@ class PreparedFile:
             for label, (read, run) in self.runs.items()
         ]
 
-    def without_kept_rows(self) -> PreparedFile:
-        """The same, with the kept rows left out: what the log needs, small to send."""
-        runs = {
-            label: (read, PipelineRun(run.kept.iloc[:0], run.failures, run.rejected_by_step))
-            for label, (read, run) in self.runs.items()
-        }
-        return replace(self, runs=runs)
-
 
 def prepare_file(
     path: Path,
@@ -184,13 +178,16 @@ def prepare_file(
     session_id: str,
     database: Database,
     reference: Reference,
-    resume: bool,
+    earlier: EarlierEntries | None,
 ) -> PreparedFile:
-    """Read ``path`` and run its tables through ``spec``'s steps; in a resumed session,
-    return its committed load instead when this session loaded the same bytes."""
+    """Read ``path`` and run its tables through ``spec``'s steps; in a resumed session
+    (``earlier``: what it logged), return its committed load instead when this session
+    loaded the same bytes and logged their failures."""
     prepared = PreparedFile(spec.name, source_name(path), _sha256(path))
-    if resume:
-        prepared.committed = committed_load(path, prepared.digest, spec, session_id, database)
+    if earlier is not None:
+        prepared.committed = committed_load(
+            path, prepared.digest, spec, session_id, database, earlier
+        )
         if prepared.committed is not None:
             return prepared
     clock = _Clock(prepared.seconds)
@@ -216,22 +213,40 @@ def log_prepared(
         ResumeConflictError: rows this session logged as failed would load now.
     """
     if prepared.committed is not None:
-        assert earlier is not None, "a committed load is looked up in resumed sessions only"
-        results = []
-        for label, load in prepared.committed.iterrows():
-            result = FileResult(str(label), resumed=True)
-            result.read, result.loaded = int(load["rows_read"]), int(load["rows_loaded"])
-            result.failed = earlier.counts(result.source_file)
-            results.append(result)
-        return results
-    clock = _Clock(prepared.seconds)
-    with clock("log"):
-        logged = [
+        return committed_results(prepared, earlier)
+    with _Clock(prepared.seconds)("log"):
+        exporter.export(fresh_failures(prepared, earlier))
+    return prepared.results()
+
+
+def fresh_failures(prepared: PreparedFile, earlier: EarlierEntries | None) -> pd.DataFrame:
+    """The file's failures a resumed session has not logged yet (all of them in a new
+    session), as one frame.
+
+    Raises:
+        ResumeConflictError: rows this session logged as failed would load now.
+    """
+    return pd.concat(
+        [
             not_logged_yet(run.failures, earlier.of(label) if earlier else NO_ENTRIES, label)
             for label, (_, run) in prepared.runs.items()
-        ]
-        exporter.export(pd.concat(logged, ignore_index=True))
-    return prepared.results()
+        ],
+        ignore_index=True,
+    )
+
+
+def committed_results(prepared: PreparedFile, earlier: EarlierEntries | None) -> list[FileResult]:
+    """The results of a file this session loaded before (a resume): the ledger's counts
+    and the log's."""
+    assert prepared.committed is not None, "a file this session loaded before"
+    assert earlier is not None, "a committed load is looked up in resumed sessions only"
+    results = []
+    for label, load in prepared.committed.iterrows():
+        result = FileResult(str(label), resumed=True)
+        result.read, result.loaded = int(load["rows_read"]), int(load["rows_loaded"])
+        result.failed = earlier.counts(result.source_file)
+        results.append(result)
+    return results
 
 
 def load_prepared(prepared: PreparedFile, session_id: str, database: Database) -> list[int]:
@@ -276,7 +291,7 @@ def run_file(
         session_id=session_id,
         database=workspace.database,
         reference=workspace.reference,
-        resume=earlier is not None,
+        earlier=earlier,
     )
     results = log_prepared(prepared, exporter, earlier)
     loaded = load_prepared(prepared, session_id, workspace.database)
