@@ -318,3 +318,43 @@ def test_values_are_stored_as_sqlalchemy_stores_them(db):
                 'SELECT DISTINCT "月度" FROM annuity_performance'
             ).fetchall()
         assert text == [("2024-03-01",)]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_loads_of_one_file_at_once_wait_for_each_other(db, db_url):
+    """Two transactions replacing the same file's rows at the same moment (a task Dask
+    ran again while the first still ran): the second waits for the first and replaces
+    its rows, instead of failing on the lineage key. Both are held at the table's lock
+    by a third connection until both are waiting, then let go together."""
+    import threading
+    import time
+
+    import psycopg
+
+    conninfo = db_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    errors: list[BaseException] = []
+
+    def load(database: Database) -> None:
+        try:
+            _load(database, _rows(["P1", "P2"]), source_file="a.xlsx", session_id="s1")
+        except Exception as error:  # said by the assertion below
+            errors.append(error)
+
+    databases = [Database(db_url) for _ in range(2)]  # two processes' engines
+    for database in databases:
+        database.add_domain(TABLE)
+    with psycopg.connect(conninfo) as holder, psycopg.connect(conninfo, autocommit=True) as watch:
+        holder.execute('LOCK TABLE "annuity_performance" IN SHARE ROW EXCLUSIVE MODE')
+        loads = [threading.Thread(target=load, args=(database,)) for database in databases]
+        for thread in loads:
+            thread.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        while watch.execute(waiting).fetchone()[0] < 2:  # both wait: held here, or each other
+            assert all(thread.is_alive() for thread in loads), errors
+            time.sleep(0.01)
+        holder.rollback()
+        for thread in loads:
+            thread.join(timeout=60)
+    assert errors == []
+    rows = db.rows("annuity_performance")
+    assert sorted(rows["row_index"]) == [10, 11]  # one copy: the second replaced the first

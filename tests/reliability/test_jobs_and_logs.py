@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,29 +61,29 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _most_workers(site: Site, *args: str) -> int:
+    """Run ``wdh-etl`` over ``site`` to its end (it must succeed): the most worker
+    processes it had at once."""
+    with tempfile.TemporaryFile(mode="w+") as err:  # a pipe could fill and stall it
+        run = subprocess.Popen(
+            [sys.executable, "-m", "work_data_hub.cli.etl", *site.options(), *args],
+            cwd=site.root,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+        most = 0
+        while run.poll() is None:
+            most = max(most, len(_children(run.pid)))
+            time.sleep(0.01)
+        err.seek(0)
+        assert run.returncode == 0, err.read()
+    return most
+
+
 def test_9_jobs_is_capped_at_the_work_there_is(site):
     files = len(generate(site.sources, rows=3000, seed=4)["files"])  # tables; fewer files
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "work_data_hub.cli.etl",
-            *site.options(),
-            "--all-domains",
-            "--jobs",
-            "100000",
-        ],
-        cwd=site.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    most = 0
-    while run.poll() is None:
-        most = max(most, len(_children(run.pid)))
-        time.sleep(0.01)
-    _, err = run.communicate()
-    assert run.returncode == 0, err
+    most = _most_workers(site, "--all-domains", "--jobs", "100000")
     units = len(list(site.sources.glob("annu*/*.*")))  # a work unit per source file
     assert units < files
     assert 1 <= most <= min(units, 4 * (os.cpu_count() or 1))  # not 100,000
@@ -96,22 +97,11 @@ def test_9_jobs_share_one_domains_files_and_load_what_a_serial_run_loads(site, t
     generate(site.sources, rows=3000, seed=6)
     summaries = {}
     for jobs in ("1", "2"):
-        run = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "work_data_hub.cli.etl", *site.options()),
-                *("--db", f"sqlite:///{tmp_path / jobs}.db", "--domain", "annual_award"),
-                *("--jobs", jobs, "--summary-json", str(tmp_path / f"{jobs}.json")),
-            ],
-            cwd=site.root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        most = _most_workers(
+            site,
+            *("--db", f"sqlite:///{tmp_path / jobs}.db", "--domain", "annual_award"),
+            *("--jobs", jobs, "--summary-json", str(tmp_path / f"{jobs}.json")),
         )
-        most = 0
-        while run.poll() is None:
-            most = max(most, len(_children(run.pid)))
-            time.sleep(0.01)
-        assert run.wait() == 0, run.stderr.read() if run.stderr else ""
         assert most == (0 if jobs == "1" else 2)
         summary = json.loads((tmp_path / f"{jobs}.json").read_text())
         summaries[jobs] = summary["domains"]["annual_award"]["files"]

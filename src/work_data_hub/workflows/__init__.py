@@ -13,11 +13,10 @@ from work_data_hub.workflows.run import (
     DomainResult,
     FileResult,
     describe_error,
-    load_reference,
     run_domain,
 )
 from work_data_hub.workflows.session_record import SessionRecord, session_settings
-from work_data_hub.workflows.workspace import Workspace, reference_tables
+from work_data_hub.workflows.workspace import Workspace, load_reference, reference_tables
 
 __all__ = [
     "EXPLAIN_COLUMNS",

@@ -41,8 +41,8 @@ from work_data_hub.workflows._resume import EarlierEntries, tables_of
 from work_data_hub.workflows.run import (
     DomainResult,
     FileResult,
+    add_seconds,
     committed_results,
-    describe_error,
     fresh_failures,
     load_prepared,
     prepare_file,
@@ -51,7 +51,6 @@ from work_data_hub.workflows.units import (
     Unit,
     WorkerRun,
     absolute_sqlite,
-    add_seconds,
     collect,
     plan_units,
     worker_workspace,
@@ -137,9 +136,7 @@ def _logged(
             seconds["log"] += time.perf_counter() - start
         return outcome.files
     except Exception as error:  # any failure of one file is that file's error
-        failed = FileResult(source_name(unit.path))
-        failed.error, failed.detail = describe_error(error)
-        return [failed]
+        return [FileResult.of_error(unit.path, error)]
 
 
 def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Done:

@@ -23,15 +23,13 @@ from pathlib import Path
 
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import FailureExporter
-from work_data_hub.io.sources import source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
 from work_data_hub.workflows._resume import EarlierEntries
-from work_data_hub.workflows.run import PHASES, DomainResult, FileResult, describe_error, run_file
+from work_data_hub.workflows.run import PHASES, DomainResult, FileResult, add_seconds, run_file
 from work_data_hub.workflows.units import (
     Unit,
     WorkerRun,
     absolute_sqlite,
-    add_seconds,
     collect,
     plan_units,
     worker_workspace,
@@ -92,9 +90,7 @@ def _outcome(
     try:
         return future.result()
     except Exception as error:  # BrokenProcessPool (a worker killed), or a bug
-        failed = FileResult(source_name(unit.path))
-        failed.error, failed.detail = describe_error(error)
-        return [failed], {}
+        return [FileResult.of_error(unit.path, error)], {}
 
 
 def _run_unit(unit: Unit, run: WorkerRun) -> tuple[list[FileResult], dict[str, float]]:
@@ -115,9 +111,7 @@ def _run_unit(unit: Unit, run: WorkerRun) -> tuple[list[FileResult], dict[str, f
             seconds=seconds,
         )
     except Exception as error:  # any failure of one file is that file's error
-        failed = FileResult(source_name(unit.path))
-        failed.error, failed.detail = describe_error(error)
-        files = [failed]
+        files = [FileResult.of_error(unit.path, error)]
     release_memory()  # this file's peak is not the next file's floor
     return files, seconds
 

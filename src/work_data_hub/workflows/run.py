@@ -40,11 +40,11 @@ from work_data_hub.domain.pipeline import PipelineRun, run_steps
 from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.spec import NOTHING_LOADED, DomainSpec
-from work_data_hub.errors import SourceFileError, WorkDataHubError
+from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
-from work_data_hub.io.database import Database, sqlite_file
+from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import FileLoad
-from work_data_hub.io.sources import list_sources, read_reference, read_tables, source_name
+from work_data_hub.io.sources import list_sources, read_tables, source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
 from work_data_hub.workflows._resume import (
     NO_ENTRIES,
@@ -52,17 +52,17 @@ from work_data_hub.workflows._resume import (
     committed_load,
     not_logged_yet,
 )
-from work_data_hub.workflows.workspace import Workspace, reference_tables
+from work_data_hub.workflows.workspace import Workspace
 
 __all__ = [
     "DomainResult",
     "FileResult",
     "PreparedFile",
+    "add_seconds",
     "committed_results",
     "describe_error",
     "fresh_failures",
     "load_prepared",
-    "load_reference",
     "log_prepared",
     "prepare_file",
     "run_domain",
@@ -92,6 +92,14 @@ class FileResult:
     def logged(self) -> int:
         return sum(self.failed.values())
 
+    @classmethod
+    def of_error(cls, path: Path, error: BaseException) -> FileResult:
+        """The result of a file that could not be processed: ``error`` said in one
+        line (``describe_error``), its traceback kept when it is unexpected."""
+        failed = cls(source_name(path))
+        failed.error, failed.detail = describe_error(error)
+        return failed
+
 
 @dataclass
 class DomainResult:
@@ -109,6 +117,17 @@ class DomainResult:
     @property
     def ok(self) -> bool:
         return self.error is None and all(f.error is None for f in self.files)
+
+
+def add_seconds(seconds: dict[str, float], more: dict[str, float]) -> None:
+    """Add ``more``'s seconds per phase to ``seconds``.
+
+    >>> seconds = dict.fromkeys(PHASES, 0.0)
+    >>> add_seconds(seconds, {"read": 1.5}); seconds["read"]
+    1.5
+    """
+    for phase in PHASES:
+        seconds[phase] += more.get(phase, 0.0)
 
 
 def describe_error(error: BaseException) -> tuple[str, str | None]:
@@ -147,10 +166,11 @@ class PreparedFile:
     """A source file read and through its domain's steps, not yet logged nor loaded
     (``prepare_file``); or, in a resumed session, the ledger rows of its committed load.
 
-    It is what a worker hands on: ``log_prepared`` then ``load_prepared``
-    finish it, in that order, so a file's failures are in the log before its
-    rows commit (a load that never commits leaves logged rows a resume or a
-    replay can tell apart).
+    A local run finishes it with ``log_prepared`` then ``load_prepared``, so
+    a file's failures are in the log before its rows commit (a load that
+    never commits leaves logged rows a resume or a replay can tell apart); a
+    cluster's task loads it and hands its ``fresh_failures`` to the client to
+    log (``workflows.cluster``).
     """
 
     domain: str
@@ -297,8 +317,7 @@ def run_file(
     loaded = load_prepared(prepared, session_id, workspace.database)
     for result, count in zip(results, loaded, strict=False):  # none for a committed load
         result.loaded = count
-    for phase, spent in prepared.seconds.items():
-        seconds[phase] += spent
+    add_seconds(seconds, prepared.seconds)
     return results
 
 
@@ -358,37 +377,10 @@ def run_domain(
                 seconds=result.seconds,
             )
         except Exception as error:  # any failure of one file is that file's error
-            failed = FileResult(source_name(path))
-            failed.error, failed.detail = describe_error(error)
-            files = [failed]
+            files = [FileResult.of_error(path, error)]
         result.files.extend(files)
         release_memory()  # this file's peak is not the next file's floor
         for file in files:
             if on_file is not None:
                 on_file(file)
     return result
-
-
-def load_reference(db_url: str, folder: Path, domains: list[str]) -> dict[str, str]:
-    """Upsert the reference files ``domains`` need from ``folder`` into the database
-    (an SQLite file's folder is made); return why a domain cannot run, for the
-    domains whose reference file is missing.
-
-    Raises:
-        SourceFileError: there is no such folder, or a file in it cannot be read.
-    """
-    if not folder.is_dir():
-        raise SourceFileError(f"no reference folder {folder}", path=folder)
-    specs = reference_tables(domains)
-    missing = {spec for spec in specs if not (folder / spec.file).is_file()}
-    frames = read_reference(folder, [spec for spec in specs if spec not in missing])
-    file = sqlite_file(db_url)
-    if file is not None:  # the default works on a fresh clone
-        file.parent.mkdir(parents=True, exist_ok=True)
-    Database(db_url).upsert_reference(frames)
-    return {
-        domain: f"reference data: no {spec.file} in {folder}"
-        for domain in domains
-        for spec in DOMAINS[domain].reference
-        if spec in missing
-    }

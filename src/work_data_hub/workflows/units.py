@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.io.database import Database, sqlite_file
 from work_data_hub.io.sources import list_sources
-from work_data_hub.workflows.run import PHASES, DomainResult, FileResult, describe_error
+from work_data_hub.workflows.run import DomainResult, FileResult, describe_error
 from work_data_hub.workflows.workspace import Workspace
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "Unit",
     "WorkerRun",
     "absolute_sqlite",
-    "add_seconds",
     "collect",
     "plan_units",
     "worker_workspace",
@@ -81,12 +80,6 @@ def collect(plan: Plan, done: dict[Unit, list[FileResult]]) -> list[DomainResult
     for unit in sorted(done, key=lambda unit: unit.order):
         plan.results[unit.domain].files.extend(done[unit])
     return list(plan.results.values())
-
-
-def add_seconds(seconds: dict[str, float], more: dict[str, float]) -> None:
-    """Add ``more``'s seconds per phase to ``seconds``."""
-    for phase in PHASES:
-        seconds[phase] += more.get(phase, 0.0)
 
 
 def absolute_sqlite(db_url: str) -> str:

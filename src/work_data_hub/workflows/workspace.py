@@ -19,10 +19,10 @@ from work_data_hub.domain.reference import Reference
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.domain.table import ReferenceTable
 from work_data_hub.errors import SourceFileError
-from work_data_hub.io.database import Database, existing_database
+from work_data_hub.io.database import Database, existing_database, sqlite_file
 from work_data_hub.io.sources import read_reference
 
-__all__ = ["Workspace", "present_reference", "reference_tables"]
+__all__ = ["Workspace", "load_reference", "present_reference", "reference_tables"]
 
 
 def reference_tables(domains: Sequence[str] = ()) -> tuple[ReferenceTable, ...]:
@@ -89,3 +89,28 @@ class Workspace:
             overlay = Reference({spec.name: frame for spec, frame in files.items()})
             reference = reference.overlaid(overlay, specs)
         return cls(database, reference)
+
+
+def load_reference(db_url: str, folder: Path, domains: list[str]) -> dict[str, str]:
+    """Upsert the reference files ``domains`` need from ``folder`` into the database
+    (an SQLite file's folder is made); return why a domain cannot run, for the
+    domains whose reference file is missing.
+
+    Raises:
+        SourceFileError: there is no such folder, or a file in it cannot be read.
+    """
+    if not folder.is_dir():
+        raise SourceFileError(f"no reference folder {folder}", path=folder)
+    specs = reference_tables(domains)
+    missing = {spec for spec in specs if not (folder / spec.file).is_file()}
+    frames = read_reference(folder, [spec for spec in specs if spec not in missing])
+    file = sqlite_file(db_url)
+    if file is not None:  # the default works on a fresh clone
+        file.parent.mkdir(parents=True, exist_ok=True)
+    Database(db_url).upsert_reference(frames)
+    return {
+        domain: f"reference data: no {spec.file} in {folder}"
+        for domain in domains
+        for spec in DOMAINS[domain].reference
+        if spec in missing
+    }
