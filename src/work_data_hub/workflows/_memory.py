@@ -9,7 +9,6 @@ glibc keeps freed memory for reuse unless asked to return it.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import sys
 
@@ -27,7 +26,8 @@ def release_memory() -> None:
     """Collect cycles and return the C allocator's free memory to the system (glibc)."""
     gc.collect()
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = getattr(libc, "malloc_trim", None)
+        # the process's own symbols, libc's among them: no ``find_library``, which runs
+        # ``ldconfig`` in a child process on every call (once per file here)
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
         if trim is not None:
             trim(0)
