@@ -5,12 +5,15 @@ returned before the kill and no row of the export that was cut off, even
 when the cut-off export had already written complete lines. The next export
 moves the cut-off bytes to a sidecar file. Half the kills land at random
 moments; the other half as soon as an export has written bytes it has not
-committed yet, so the test always exercises torn writes. The writer warms up
+committed yet, so the test always exercises torn writes. The writers' process warms up
 (one export elsewhere) before it says "ready", and reports how long a warm export
-takes, so the random waits span a few exports on any machine.
+takes, so the random waits span a few exports on any machine; it forks one writer
+per kill, each with its own exporter.
 """
 
+import os
 import random
+import signal
 import subprocess
 import sys
 import textwrap
@@ -27,34 +30,49 @@ from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 ROWS = 400
 KILLS = 50
 
-WRITER = textwrap.dedent(
+#: One process imports and warms up once, then forks a writer per kill (a fresh
+#: interpreter per kill spent most of the test importing pandas). A writer exports
+#: until it is killed, writing each returned export's id to its report file.
+WRITERS = textwrap.dedent(
     f"""
+    import os
     import sys
     import tempfile
     import time
     from pathlib import Path
     import pandas as pd
     from work_data_hub.infrastructure.validation import FailureExporter, to_failed_frame
-    folder, first = Path(sys.argv[1]), int(sys.argv[2])
+    folder = Path(sys.argv[1])
     raw = pd.DataFrame({{"i": range({ROWS}), "text": ["长文本\\r\\n" * 300] * {ROWS}}})
     frame = to_failed_frame(raw, session_id="{SESSION}", domain="d", source_file="x",
                             error_type="DROPPED_IN_PIPELINE")
     # Warm up in a scratch folder: the first export pays one-time costs (imports,
-    # thread pool, lock set-up) that can outlast a random kill. Time a warm export
-    # too, so the parent scales its random waits to this machine's speed.
+    # thread pool) that can outlast a random kill. Time a warm export too, so the
+    # parent scales its random waits to this machine's speed.
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = FailureExporter("{SESSION}", Path(scratch_dir))
         scratch.export(frame)
         started = time.perf_counter()
         scratch.export(frame)
         warm = time.perf_counter() - started
-    exporter = FailureExporter("{SESSION}", folder)
     print("ready", warm, flush=True)
-    export_id = first
-    while True:
-        exporter.export(frame.assign(source_file=f"export-{{export_id}}"))
-        print(export_id, flush=True)
-        export_id += 1
+    for line in iter(sys.stdin.readline, ""):
+        first, report = line.split()
+        pid = os.fork()
+        if pid == 0:  # the writer: a new exporter (its own lock set-up), until killed
+            try:
+                said = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                exporter = FailureExporter("{SESSION}", folder)
+                export_id = int(first)
+                while True:
+                    exporter.export(frame.assign(source_file=f"export-{{export_id}}"))
+                    os.write(said, f"{{export_id}}\\n".encode())
+                    export_id += 1
+            finally:
+                os._exit(1)
+        print(pid, flush=True)
+        os.waitpid(pid, 0)
+        print("reaped", flush=True)
     """
 )
 
@@ -98,24 +116,31 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
     returned: set[int] = set()
     seen: set[int] = set()  # exports present after the previous kill
     next_id, torn_reads, targeted_hits = 0, 0, 0
+    writers = subprocess.Popen(
+        [sys.executable, "-c", WRITERS, str(tmp_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    word, warm = writers.stdout.readline().split()
+    assert word == "ready"
+    reports = tmp_path.parent / f"{tmp_path.name}-said"  # (not in the log's folder)
+    reports.mkdir()
     for attempt in range(KILLS):
-        child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path), str(next_id)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        word, warm = child.stdout.readline().split()
-        assert word == "ready"
+        report = reports / str(attempt)
+        writers.stdin.write(f"{next_id} {report}\n")
+        writers.stdin.flush()
+        writer = int(writers.stdout.readline())
         if attempt % 2:
             # the window a crash can tear; wait long enough for a slow machine's export
             targeted_hits += _wait_until_mid_write(path, timeout=max(3.0, 20 * float(warm)))
         else:
             # anywhere at all, within a few exports' time on this machine
             time.sleep(rng.uniform(0.0, max(0.25, 4 * float(warm))))
-        child.kill()
-        output, _ = child.communicate()
-        said = {int(line) for line in output.split()}
+        os.kill(writer, signal.SIGKILL)
+        assert writers.stdout.readline() == "reaped\n"
+        said = {int(line) for line in report.read_text().split()} if report.exists() else set()
         returned |= said
 
         if not path.exists():
@@ -137,6 +162,8 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
         assert (frame["row_index"].to_numpy() == list(range(ROWS)) * len(present)).all()
         next_id = max(present | returned | {next_id}) + 2  # skip the id that may be cut off
 
+    writers.stdin.close()
+    assert writers.wait(timeout=60) == 0
     sidecars = sorted(tmp_path.glob("*.torn-*"))
     print(
         f"{torn_reads} of {KILLS} kills left uncommitted bytes ({targeted_hits} of "
