@@ -19,7 +19,7 @@ from work_data_hub.infrastructure.validation import (
     to_failed_frame,
 )
 
-EXAMPLES = 2000 if os.environ.get("CI") else 200
+EXAMPLES = 1000 if os.environ.get("CI") else 200
 
 
 def _strict_json(text: str):
