@@ -435,3 +435,33 @@ def test_a_run_leaves_its_settings_next_to_its_log(sources, db_url):
     assert record["domains"] == ["annuity_performance", "annuity_income", "annual_award"]
     assert record["versions"]["pandas"] == pd.__version__
     assert not list(logs.glob("*.tmp"))  # the record was written whole, then moved in place
+
+
+def test_only_the_program_freezes_its_imports(sources, tmp_path):
+    """``wdh-etl`` run as the program keeps its imports out of the collector's walks;
+    ``main()`` called from Python (a notebook, a test) leaves the collector as it was."""
+    import gc
+
+    from work_data_hub.cli import etl
+
+    arguments = ["--all-domains", "--source", str(sources), "--plain"]
+    before = gc.get_freeze_count()
+    called = etl.main(
+        [*arguments, "--db", f"sqlite:///{tmp_path / 'a.db'}", "--logs-dir", str(tmp_path / "a")]
+    )
+    assert called == 0
+    assert gc.get_freeze_count() == before
+    program = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import gc, sys\n"
+            "from work_data_hub.cli import etl\n"
+            "status = etl.main()\n"
+            "print(gc.get_freeze_count(), file=sys.stderr)\n"
+            "sys.exit(status)",
+            *arguments, "--db", f"sqlite:///{tmp_path / 'b.db'}", "--logs-dir", str(tmp_path / "b"),
+        ],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert program.returncode == 0, program.stderr
+    assert int(program.stderr.split()[-1]) > 10_000  # the imports' objects
