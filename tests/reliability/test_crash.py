@@ -11,6 +11,7 @@ takes, so the random waits span a few exports on any machine; it forks one write
 per kill, each with its own exporter.
 """
 
+import contextlib
 import os
 import random
 import signal
@@ -122,48 +123,56 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # the writers' process and its writers, killed as one
     )
     word, warm = writers.stdout.readline().split()
     assert word == "ready"
     reports = tmp_path.parent / f"{tmp_path.name}-said"  # (not in the log's folder)
     reports.mkdir()
-    for attempt in range(KILLS):
-        report = reports / str(attempt)
-        writers.stdin.write(f"{next_id} {report}\n")
-        writers.stdin.flush()
-        writer = int(writers.stdout.readline())
-        if attempt % 2:
-            # the window a crash can tear; wait long enough for a slow machine's export
-            targeted_hits += _wait_until_mid_write(path, timeout=max(3.0, 20 * float(warm)))
-        else:
-            # anywhere at all, within a few exports' time on this machine
-            time.sleep(rng.uniform(0.0, max(0.25, 4 * float(warm))))
-        os.kill(writer, signal.SIGKILL)
-        assert writers.stdout.readline() == "reaped\n"
-        said = {int(line) for line in report.read_text().split()} if report.exists() else set()
-        returned |= said
+    try:
+        for attempt in range(KILLS):
+            report = reports / str(attempt)
+            writers.stdin.write(f"{next_id} {report}\n")
+            writers.stdin.flush()
+            writer = int(writers.stdout.readline())
+            if attempt % 2:
+                # the window a crash can tear; wait long enough for a slow machine's export
+                targeted_hits += _wait_until_mid_write(path, timeout=max(3.0, 20 * float(warm)))
+            else:
+                # anywhere at all, within a few exports' time on this machine
+                time.sleep(rng.uniform(0.0, max(0.25, 4 * float(warm))))
+            os.kill(writer, signal.SIGKILL)
+            assert writers.stdout.readline() == "reaped\n"
+            said = {int(line) for line in report.read_text().split()} if report.exists() else set()
+            returned |= said
 
-        if not path.exists():
-            assert not returned
-            continue
-        frame, torn = _exports_in(path)
-        torn_reads += torn
-        ids = frame["source_file"].str.removeprefix("export-").astype(int)
-        present = set(ids)
-        # every export that returned is there; of this writer's, at most one more, which had
-        # committed but was killed before it could say so
-        assert returned <= present
-        assert len(present - seen - said) <= 1
-        seen = present
-        counts = ids.value_counts()
-        assert (counts == ROWS).all(), counts[counts != ROWS]
-        runs = ids.ne(ids.shift()).cumsum()
-        assert runs.nunique() == len(present)  # each export's rows contiguous
-        assert (frame["row_index"].to_numpy() == list(range(ROWS)) * len(present)).all()
-        next_id = max(present | returned | {next_id}) + 2  # skip the id that may be cut off
+            if not path.exists():
+                assert not returned
+                continue
+            frame, torn = _exports_in(path)
+            torn_reads += torn
+            ids = frame["source_file"].str.removeprefix("export-").astype(int)
+            present = set(ids)
+            # every export that returned is there; of this writer's, at most one more, which had
+            # committed but was killed before it could say so
+            assert returned <= present
+            assert len(present - seen - said) <= 1
+            seen = present
+            counts = ids.value_counts()
+            assert (counts == ROWS).all(), counts[counts != ROWS]
+            runs = ids.ne(ids.shift()).cumsum()
+            assert runs.nunique() == len(present)  # each export's rows contiguous
+            assert (frame["row_index"].to_numpy() == list(range(ROWS)) * len(present)).all()
+            next_id = max(present | returned | {next_id}) + 2  # skip the id that may be cut off
 
-    writers.stdin.close()
-    assert writers.wait(timeout=60) == 0
+        writers.stdin.close()
+        assert writers.wait(timeout=60) == 0
+    finally:  # a failed assertion leaves no writer exporting on its own
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(writers.pid, signal.SIGKILL)
+        writers.wait()
+        writers.stdin.close()
+        writers.stdout.close()
     sidecars = sorted(tmp_path.glob("*.torn-*"))
     print(
         f"{torn_reads} of {KILLS} kills left uncommitted bytes ({targeted_hits} of "
