@@ -282,6 +282,23 @@ def test_tables_come_from_the_spec_and_name_nothing_else(db_url):
     assert (kinds["日期"], kinds["规模"], kinds["raw_hash"]) == ("DATE", amount, "BIGINT")
 
 
+def test_keys_and_file_names_compare_as_bytes_on_postgresql(db):
+    """Keys, the columns that reference them and ``source_file`` are compared in byte
+    order on PostgreSQL (``COLLATE "C"``: cheaper per foreign-key check than the
+    server's locale); SQLite's text compares as bytes already."""
+    inspector = sqlalchemy.inspect(db.engine)
+
+    def collations(table):
+        return {
+            c["name"]: getattr(c["type"], "collation", None) for c in inspector.get_columns(table)
+        }
+
+    loaded, plans = collations("annuity_performance"), collations("plans")
+    found = (plans["计划代码"], loaded["计划代码"], loaded["source_file"], loaded["客户名称"])
+    expected = ("C", "C", "C", None) if db.engine.dialect.name == "postgresql" else (None,) * 4
+    assert found == expected
+
+
 def test_values_are_stored_as_sqlalchemy_stores_them(db):
     """The bulk path (executemany on SQLite, COPY on PostgreSQL) stores what
     SQLAlchemy's insert() stores: a month is a DATE (a time of day dropped), so old
