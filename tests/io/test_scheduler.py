@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,7 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from work_data_hub.io.scheduler import dashboard_link, parse_scheduler, workers_can_share
+from work_data_hub.io.scheduler import (
+    dashboard_link,
+    open_cluster,
+    parse_scheduler,
+    workers_can_share,
+)
 
 HOSTS = st.one_of(
     st.ip_addresses(v=4).map(str),
@@ -102,3 +108,28 @@ def test_a_dashboard_without_bokeh_is_no_dashboard(page):
 
 def test_a_dashboard_nobody_serves_is_no_dashboard():
     assert dashboard_link(SimpleNamespace(dashboard_link="http://127.0.0.1:9/status")) is None
+
+
+def _imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers on Linux only")
+def test_a_local_cluster_s_workers_start_with_the_run_s_imports(capfd):
+    """Forked from the run's process: no second import of pandas, pyarrow and the
+    domains per worker; and output the run had not written yet is not written
+    again by a worker."""
+    pytest.importorskip("distributed")
+    import work_data_hub.workflows.cluster  # noqa: F401  (what a run has imported)
+
+    print("written once", end="", flush=False)
+    with open_cluster("local:2") as client:
+        client.wait_for_workers(2, timeout=60)
+        found = client.run(_imported, "work_data_hub.workflows.cluster")
+        client.restart()  # workers that start again start from the run's imports too
+        again = client.run(_imported, "work_data_hub.workflows.cluster")
+    assert list(found.values()) == [True, True]
+    assert list(again.values()) == [True, True]
+    assert capfd.readouterr().out == "written once"

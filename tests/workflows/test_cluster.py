@@ -21,6 +21,7 @@ import pytest
 from tests.helpers import ROOT, SESSION, SQLITE_ONLY, table_names, wdh_etl
 from tests.reliability.test_etl_crash import ROW_KEY, _tables
 from work_data_hub.infrastructure.validation import read_failures
+from work_data_hub.io.scheduler import open_cluster
 from work_data_hub.samples.generate import generate
 
 distributed = pytest.importorskip("distributed")
@@ -28,17 +29,9 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[distributed.Client]:
-    """Two single-threaded worker processes with nannies (restarted when killed)."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=50,
-        ) as local,
-        distributed.Client(local) as client,
-    ):
+    """Two single-threaded worker processes with nannies (restarted when killed), as
+    ``--scheduler local:2`` starts them (forked from this process, on Linux)."""
+    with open_cluster("local:2") as client:
         yield client
 
 
