@@ -111,7 +111,7 @@ def _exports_in(path):
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
+def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path, tmp_path_factory):
     rng = random.Random(20240301)
     path = FailureExporter(SESSION, tmp_path).output_file
     returned: set[int] = set()
@@ -127,8 +127,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_export(tmp_path):
     )
     word, warm = writers.stdout.readline().split()
     assert word == "ready"
-    reports = tmp_path.parent / f"{tmp_path.name}-said"  # (not in the log's folder)
-    reports.mkdir()
+    reports = tmp_path_factory.mktemp("said")  # (not in the log's folder)
     try:
         for attempt in range(KILLS):
             report = reports / str(attempt)

@@ -14,7 +14,7 @@ import sys
 
 import pyarrow as pa
 
-__all__ = ["freeze_imports", "release_memory", "share_one_allocator"]
+__all__ = ["freeze_imports", "own_libc", "release_memory", "share_one_allocator"]
 
 
 def share_one_allocator() -> None:
@@ -25,11 +25,13 @@ def share_one_allocator() -> None:
 def freeze_imports() -> None:
     """Keep every object alive now (the imports) out of the cycle collector's walks.
 
-    For a process that runs one job and ends (the CLI, a pool worker): the
+    For a process that runs one job and ends (the CLI; the workers it forks,
+    ``--jobs`` and a local cluster's, inherit the frozen imports): the
     collection per file then walks the run's own objects, about 20,000,
     instead of the 140,000 that pandas, pandera, Arrow and SQLAlchemy leave
     (0.10 s -> 0.01 s per file here). Frozen objects are never collected, so a
-    long-lived process (a notebook, a Dask worker) must not call this.
+    long-lived process (a notebook, a worker of a standing cluster) must not
+    call this.
 
     >>> freeze_imports(); gc.get_freeze_count() > 0
     True
@@ -39,12 +41,21 @@ def freeze_imports() -> None:
     gc.freeze()
 
 
+def own_libc() -> ctypes.CDLL:
+    """The C library this process runs on (Linux): the process's own symbols, libc's
+    among them. No ``find_library``, which runs ``ldconfig`` in a child process on
+    every call.
+
+    >>> import os; own_libc().getpid() == os.getpid()
+    True
+    """
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def release_memory() -> None:
     """Collect cycles and return the C allocator's free memory to the system (glibc)."""
     gc.collect()
     if sys.platform.startswith("linux"):
-        # the process's own symbols, libc's among them: no ``find_library``, which runs
-        # ``ldconfig`` in a child process on every call (once per file here)
-        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
+        trim = getattr(own_libc(), "malloc_trim", None)  # glibc only
         if trim is not None:
             trim(0)

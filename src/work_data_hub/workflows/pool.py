@@ -23,7 +23,7 @@ from pathlib import Path
 
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.infrastructure.validation import FailureExporter
-from work_data_hub.workflows._memory import release_memory, share_one_allocator
+from work_data_hub.workflows._memory import own_libc, release_memory, share_one_allocator
 from work_data_hub.workflows._resume import EarlierEntries
 from work_data_hub.workflows.run import PHASES, DomainResult, FileResult, add_seconds, run_file
 from work_data_hub.workflows.units import (
@@ -124,10 +124,7 @@ def _worker_setup(parent: int) -> None:
     if hasattr(signal, "pthread_sigmask"):  # POSIX
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking
     if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)  # the process's own libc, no ldconfig run
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        own_libc().prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
