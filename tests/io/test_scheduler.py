@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Iterator
@@ -119,7 +120,8 @@ def _imported(module: str) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers on Linux only")
 def test_a_local_cluster_s_workers_start_with_the_run_s_imports(capfd):
     """Forked from the run's process: no second import of pandas, pyarrow and the
-    domains per worker; and output the run had not written yet is not written
+    domains per worker, and what a worker holds once started is frozen out of the
+    cycle collector's walks; output the run had not written yet is not written
     again by a worker."""
     pytest.importorskip("distributed")
     import work_data_hub.workflows.cluster  # noqa: F401  (what a run has imported)
@@ -128,8 +130,14 @@ def test_a_local_cluster_s_workers_start_with_the_run_s_imports(capfd):
     with open_cluster("local:2") as client:
         client.wait_for_workers(2, timeout=60)
         found = client.run(_imported, "work_data_hub.workflows.cluster")
+        frozen = client.run(gc.get_freeze_count)
         client.restart()  # workers that start again start from the run's imports too
+        client.wait_for_workers(2, timeout=60)
         again = client.run(_imported, "work_data_hub.workflows.cluster")
+        frozen_again = client.run(gc.get_freeze_count)
     assert list(found.values()) == [True, True]
     assert list(again.values()) == [True, True]
+    assert gc.get_freeze_count() == 0  # (the run's own process: not this test's to freeze)
+    assert min(frozen.values()) > 10_000, frozen
+    assert min(frozen_again.values()) > 10_000, frozen_again
     assert capfd.readouterr().out == "written once"

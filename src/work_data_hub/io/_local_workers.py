@@ -7,13 +7,14 @@ says how to resume it, and closes the cluster. Imported only with Dask.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from typing import Any
 
 from distributed import WorkerPlugin
 
-__all__ = ["IgnoreCtrlC"]
+__all__ = ["FreezeStartup", "IgnoreCtrlC"]
 
 
 class IgnoreCtrlC(WorkerPlugin):
@@ -22,3 +23,14 @@ class IgnoreCtrlC(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class FreezeStartup(WorkerPlugin):
+    """Worker plugin: what a worker holds once started (its imports, Dask's among them,
+    and the worker itself) is left out of the cycle collector's walks, as ``wdh-etl``
+    does for itself (``workflows.freeze_imports``): a local cluster's worker lives for
+    one run, and each full collection would otherwise walk those objects again."""
+
+    def setup(self, worker: Any) -> None:
+        gc.collect()
+        gc.freeze()

@@ -76,7 +76,9 @@ def open_cluster(scheduler: str) -> Iterator[Any]:
     (a cluster of N single-threaded worker processes, stopped on leaving).
 
     A local cluster's workers are forked from this process (``_LOCAL_CONFIG``),
-    so they start with its imports instead of importing everything again."""
+    so they start with its imports instead of importing everything again, and
+    freeze what they hold once started out of the cycle collector's walks (they
+    live for the run); they leave Ctrl-C to the run."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -96,9 +98,10 @@ def open_cluster(scheduler: str) -> Iterator[Any]:
         ) as cluster,
         Client(cluster) as client,
     ):
-        from work_data_hub.io._local_workers import IgnoreCtrlC
+        from work_data_hub.io._local_workers import FreezeStartup, IgnoreCtrlC
 
         client.register_plugin(IgnoreCtrlC(), name="wdh-ignore-ctrl-c")
+        client.register_plugin(FreezeStartup(), name="wdh-freeze-startup")
         yield client
 
 
