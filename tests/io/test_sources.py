@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from tests.helpers import rewrite_workbook, stale_dimension
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io import _csv_reader
-from work_data_hub.io.sources import list_sources, read_source
+from work_data_hub.io.sources import list_sources, parse_size, read_source
 
 
 def _xlsx(path, rows, *, extra_sheet=False):
@@ -317,3 +317,30 @@ def test_csv_paths_agree_with_the_standard_reader(file):
     assert frame.to_dict("index") == expected
     exact = _csv_reader._exact_frame(text, "x.csv")
     pd.testing.assert_frame_equal(frame, exact)
+
+
+def _workbook(path, rows):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["月度", "计划代码", "客户名称"])
+    for n in range(rows):
+        sheet.append(["2024-03", f"P{n}", f"客户{n}"])
+    book.save(path)
+    return path
+
+
+def test_a_workbook_parses_more_than_it_takes_on_disk_and_grows_with_its_rows(tmp_path):
+    small = _workbook(tmp_path / "small.xlsx", 100)
+    large = _workbook(tmp_path / "large.xlsx", 2_000)
+    assert parse_size(small) > small.stat().st_size  # its XML, uncompressed
+    assert parse_size(large) > 10 * parse_size(small)
+
+
+def test_a_csv_parses_its_size_and_a_file_that_is_no_workbook_or_is_gone_its_own(tmp_path):
+    csv_file = tmp_path / "2024-03.csv"
+    csv_file.write_text("月度,计划代码\n2024-03,P1\n", encoding="utf-8")
+    fake = tmp_path / "2024-04.xlsx"
+    fake.write_bytes(b"not a zip at all")
+    assert parse_size(csv_file) == csv_file.stat().st_size
+    assert parse_size(fake) == len(b"not a zip at all")  # its read will say what is wrong
+    assert parse_size(tmp_path / "gone.xlsx") == 0

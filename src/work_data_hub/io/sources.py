@@ -26,6 +26,7 @@ is ever shifted under another column. See ``_csv_reader`` and
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "SOURCE_SUFFIXES",
     "SourceListing",
     "list_sources",
+    "parse_size",
     "read_reference",
     "read_source",
     "read_tables",
@@ -75,6 +77,34 @@ def _not_a_source(path: Path) -> str | None:
     if path.name.startswith("."):
         return "a hidden file"
     return None
+
+
+def parse_size(path: Path) -> int:
+    r"""The bytes a reader parses in ``path``: a workbook's worksheets and shared strings
+    uncompressed (read from the zip's directory: nothing is extracted), another file's
+    size; 0 for a file that cannot be opened (its read says why). A workbook parses
+    several times the bytes it takes on disk: a run hands out the largest work first.
+
+    >>> import tempfile
+    >>> csv = Path(tempfile.mkdtemp()) / "2024-03.csv"
+    >>> _ = csv.write_text("月度,计划代码\n202403,P1\n", encoding="utf-8")
+    >>> parse_size(csv), parse_size(csv.with_name("gone.xlsx"))
+    (30, 0)
+    """
+    try:
+        if path.suffix.lower() == ".xlsx":
+            with zipfile.ZipFile(path) as workbook:
+                return sum(
+                    member.file_size
+                    for member in workbook.infolist()
+                    if member.filename.startswith("xl/worksheets/")
+                    or member.filename == "xl/sharedStrings.xml"
+                )
+        return path.stat().st_size
+    except zipfile.BadZipFile:  # not a workbook inside: its read will say so
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def list_sources(source_dir: Path, domain: str) -> SourceListing:

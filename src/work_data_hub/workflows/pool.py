@@ -31,6 +31,7 @@ from work_data_hub.workflows.units import (
     WorkerRun,
     absolute_sqlite,
     collect,
+    largest_first,
     plan_units,
     worker_workspace,
 )
@@ -66,7 +67,8 @@ def run_in_processes(
     )
     try:
         with _sigint_held():  # no worker may start before it ignores Ctrl-C
-            futures = {pool.submit(_run_unit, unit, run): unit for unit in plan.units}
+            units = largest_first(plan.units)
+            futures = {pool.submit(_run_unit, unit, run): unit for unit in units}
         for future in as_completed(futures):
             unit = futures[future]
             files, seconds = _outcome(future, unit)

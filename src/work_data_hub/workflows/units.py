@@ -1,7 +1,8 @@
 """Work units: one source file of one domain, as worker processes and clusters run them.
 
 A run over worker processes (``--jobs``) or a Dask cluster (``--scheduler``)
-plans its units here, in the order of the domains' listings; each worker
+plans its units here, in the order of the domains' listings, and hands them
+out largest first (``largest_first``); each worker
 opens the database and reference data once per run; the results come back
 into one ``DomainResult`` per domain, files in listing order, whatever order
 they finished in.
@@ -22,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.io.database import Database, sqlite_file
-from work_data_hub.io.sources import list_sources
+from work_data_hub.io.sources import list_sources, parse_size
 from work_data_hub.workflows.run import DomainResult, FileResult, describe_error
 from work_data_hub.workflows.workspace import Workspace
 
@@ -32,6 +33,7 @@ __all__ = [
     "WorkerRun",
     "absolute_sqlite",
     "collect",
+    "largest_first",
     "plan_units",
     "worker_workspace",
 ]
@@ -39,11 +41,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Unit:
-    """One source file of one domain; ``order``: its place among the run's files."""
+    """One source file of one domain; ``order``: its place among the run's files;
+    ``size``: the bytes its read parses (``io.sources.parse_size``)."""
 
     order: int
     domain: str
     path: Path
+    size: int = 0
+
+
+def largest_first(units: list[Unit]) -> list[Unit]:
+    """The order to hand ``units`` out in: the largest first, so that no large file
+    starts last while the other workers run out of work (ties in listing order).
+
+    >>> units = [Unit(0, "d", Path("a.csv"), 10), Unit(1, "d", Path("b.xlsx"), 900)]
+    >>> [unit.path.name for unit in largest_first(units)]
+    ['b.xlsx', 'a.csv']
+    """
+    return sorted(units, key=lambda unit: (-unit.size, unit.order))
 
 
 @dataclass
@@ -69,7 +84,7 @@ def plan_units(domains: list[str], source_dir: Path, db_url: str) -> Plan:
             result.error, result.detail = describe_error(error)
             continue
         plan.units += [
-            Unit(len(plan.units) + n, domain, path.absolute())
+            Unit(len(plan.units) + n, domain, path.absolute(), parse_size(path))
             for n, path in enumerate(listing.files)
         ]
     return plan
