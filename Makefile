@@ -29,7 +29,7 @@ lint: install
 run: install
 	$(BIN)/wdh-etl --all-domains
 
-# Speed and memory against the baselines; writes benchmarks/RESULTS.md (~35 min).
+# Speed and memory against the baselines; writes benchmarks/RESULTS.md (~18 min idle).
 bench: install
 	$(BIN)/python -m benchmarks.run
 

@@ -87,9 +87,9 @@ def parse_size(path: Path) -> int:
 
     >>> import tempfile
     >>> csv = Path(tempfile.mkdtemp()) / "2024-03.csv"
-    >>> _ = csv.write_text("月度,计划代码\n202403,P1\n", encoding="utf-8")
+    >>> _ = csv.write_text("month,plan\n2024-03,P1\n", encoding="utf-8")
     >>> parse_size(csv), parse_size(csv.with_name("gone.xlsx"))
-    (30, 0)
+    (22, 0)
     """
     try:
         if path.suffix.lower() == ".xlsx":
