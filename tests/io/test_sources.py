@@ -344,3 +344,27 @@ def test_a_csv_parses_its_size_and_a_file_that_is_no_workbook_or_is_gone_its_own
     assert parse_size(csv_file) == csv_file.stat().st_size
     assert parse_size(fake) == len(b"not a zip at all")  # its read will say what is wrong
     assert parse_size(tmp_path / "gone.xlsx") == 0
+
+
+def _broken_zip(path, how):
+    """A workbook whose zip directory ``zipfile`` refuses otherwise than BadZipFile."""
+    _workbook(path, 10)
+    data = bytearray(path.read_bytes())
+    directory = data.find(b"PK\x01\x02")
+    if how == "version":  # "version needed to extract" 7.0: NotImplementedError
+        data[directory + 6] = 70
+    else:  # a name flagged UTF-8 that is not: UnicodeDecodeError
+        flags = int.from_bytes(data[directory + 8 : directory + 10], "little") | 0x800
+        data[directory + 8 : directory + 10] = flags.to_bytes(2, "little")
+        data[directory + 46 : directory + 48] = b"\xff\xfe"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("how", ["version", "name"])
+def test_a_broken_workbook_parses_its_size_and_its_read_says_why(tmp_path, how):
+    """The estimate only orders the work: it never raises; the read is the file's error."""
+    broken = _broken_zip(tmp_path / "2024-05.xlsx", how)
+    assert parse_size(broken) == broken.stat().st_size
+    with pytest.raises(SourceFileError):
+        read_source(broken)

@@ -91,8 +91,8 @@ def parse_size(path: Path) -> int:
     >>> parse_size(csv), parse_size(csv.with_name("gone.xlsx"))
     (22, 0)
     """
-    try:
-        if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() == ".xlsx":
+        try:
             with zipfile.ZipFile(path) as workbook:
                 return sum(
                     member.file_size
@@ -100,8 +100,9 @@ def parse_size(path: Path) -> int:
                     if member.filename.startswith("xl/worksheets/")
                     or member.filename == "xl/sharedStrings.xml"
                 )
-        return path.stat().st_size
-    except zipfile.BadZipFile:  # not a workbook inside: its read will say so
+        except Exception:  # any broken zip (BadZipFile, an unknown version, a bad name):
+            pass  # an estimate only orders the work; the file's read says what is wrong
+    try:
         return path.stat().st_size
     except OSError:
         return 0

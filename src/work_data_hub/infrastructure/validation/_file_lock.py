@@ -12,12 +12,42 @@ import errno
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from work_data_hub.errors import FailureLogWriteError, UnsafeLogPathError
 
 __all__ = ["lock_path_for", "locked", "locked_shared", "open_no_follow"]
+
+#: The lock descriptors this process holds now. A flock belongs to the open file, and
+#: a child forked meanwhile (a Dask nanny restarting a worker, from another thread)
+#: would keep that file open: the lock would outlive this process letting go of it.
+#: The child closes its copies at once (``_drop_inherited``).
+_HELD: set[int] = set()
+
+
+def _drop_inherited() -> None:
+    """In a forked child: close the copies of the parent's lock descriptors."""
+    for fd in _HELD:
+        with suppress(OSError):
+            os.close(fd)
+    _HELD.clear()  # (the parent's ``locked`` then closes nothing of the child's)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_drop_inherited)
+
+
+@contextmanager
+def _holding(fd: int) -> Iterator[int]:
+    """``fd`` is a held lock until the block ends; then it is closed (the lock released)."""
+    _HELD.add(fd)
+    try:
+        yield fd
+    finally:
+        if fd in _HELD:  # else this is a forked child: the descriptor is closed already
+            _HELD.discard(fd)
+            os.close(fd)
 
 
 def lock_path_for(log_file: Path) -> Path:
@@ -62,11 +92,9 @@ def locked(log_file: Path) -> Iterator[int]:
     fd = open_no_follow(
         path, os.O_RDWR | os.O_CREAT, what="the lock file", failing="create {what} {path}"
     )
-    try:
+    with _holding(fd):  # closing releases the flock
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
-    finally:
-        os.close(fd)  # closing releases the flock
 
 
 @contextmanager
@@ -81,8 +109,6 @@ def locked_shared(log_file: Path) -> Iterator[int | None]:
     except FileNotFoundError:
         yield None
         return
-    try:
+    with _holding(fd):
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield fd
-    finally:
-        os.close(fd)
