@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
@@ -141,3 +146,35 @@ def test_a_local_cluster_s_workers_start_with_the_run_s_imports(capfd):
     assert min(frozen.values()) > 10_000, frozen
     assert min(frozen_again.values()) > 10_000, frozen_again
     assert capfd.readouterr().out == "written once"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers on Linux only")
+def test_a_worker_restarted_while_the_run_appends_to_the_log_leaves_the_lock_to_it(tmp_path):
+    """A worker killed while the run holds the log's lock: its nanny forks a new one
+    from the run's process, which must not keep the lock once the run lets go."""
+    pytest.importorskip("distributed")
+    from work_data_hub.infrastructure.validation._file_lock import lock_path_for, locked
+
+    log = tmp_path / "wdh_etl_failures_x.csv"
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"  # raises if the lock is held
+    )
+    with open_cluster("local:1") as client:
+        client.wait_for_workers(1, timeout=60)
+        [killed] = client.run(os.getpid).values()
+        with locked(log):
+            os.kill(killed, signal.SIGKILL)
+            deadline = time.monotonic() + 120
+            while True:  # the new worker, forked while the lock is held here
+                with contextlib.suppress(Exception):
+                    pids = list(client.run(os.getpid).values())
+                    if pids and pids[0] != killed:
+                        break
+                assert time.monotonic() < deadline, "no worker came back"
+                time.sleep(0.1)
+        check = subprocess.run(
+            [sys.executable, "-c", probe, str(lock_path_for(log))], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stderr
