@@ -375,3 +375,37 @@ def test_two_loads_of_one_file_at_once_wait_for_each_other(db, db_url):
     assert errors == []
     rows = db.rows("annuity_performance")
     assert sorted(rows["row_index"]) == [10, 11]  # one copy: the second replaced the first
+
+
+def _create_at_once(db_url, tables, start, errors):
+    database = Database(db_url)  # (a process's own engine)
+    rows = pd.DataFrame({"k": ["a"], "v": ["1"]})
+    start.wait()
+    try:
+        database.upsert_reference(dict.fromkeys(tables, rows))
+    except Exception as error:  # said by the assertion below
+        errors.append(error)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_runs_creating_overlapping_tables_at_once_all_succeed(db_url):
+    """Four runs (engines) creating reference tables at the same moment, each its own
+    set but sharing one (as two runs over different domains share ``plans``): none
+    fails, every table is there. Five rounds of new tables."""
+    import threading
+
+    for round_ in range(5):
+        shared = ReferenceTable(f"shared_{round_}", key="k", columns=("k", "v"))
+        own = [ReferenceTable(f"own_{round_}_{n}", key="k", columns=("k", "v")) for n in range(4)]
+        start, errors = threading.Barrier(len(own)), []
+        runs = [
+            threading.Thread(target=_create_at_once, args=(db_url, [shared, mine], start, errors))
+            for mine in own
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+        assert errors == []
+        names = set(sqlalchemy.inspect(Database(db_url).engine).get_table_names())
+        assert {shared.name, *(spec.name for spec in own)} <= names

@@ -125,14 +125,21 @@ class Database:
             )
 
     def _create(self, tables: list[Table]) -> None:
-        """Create the missing ``tables``; another process creating one at the same
-        moment is no error (the check and the create are not one step)."""
-        try:
-            self.metadata.create_all(self.engine, tables=tables)
-        except SQLAlchemyError:
-            existing = set(inspect(self.engine).get_table_names())
-            if any(table.name not in existing for table in tables):
-                raise
+        """Create the missing ``tables``. The check and the create are not one step:
+        another run may create one of them in between (two runs over different domains
+        share ``plans``), and this create then fails, undoing what it made. It is tried
+        again for the tables still missing, as long as each failure leaves fewer."""
+        missing = tables
+        while missing:
+            try:
+                self.metadata.create_all(self.engine, tables=missing)
+                return
+            except SQLAlchemyError:
+                existing = set(inspect(self.engine).get_table_names())
+                still = [table for table in missing if table.name not in existing]
+                if len(still) == len(missing):  # nobody else made one: a real error
+                    raise
+                missing = still
 
     def _add_missing_columns(self, table: Table) -> None:
         """Add columns a newer version declares to a table an older one made."""
