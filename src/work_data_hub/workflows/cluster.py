@@ -93,15 +93,13 @@ def run_on_cluster(
     earlier = {d: EarlierEntries(exporter, d) if resume else None for d in domains}
     run = WorkerRun(session_id, absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
     tasks = {}
-    handed_out = largest_first(plan.units)
-    for rank, unit in enumerate(handed_out):
+    for rank, unit in enumerate(largest_first(plan.units)):
         entries = earlier[unit.domain]
         if entries is not None:  # what the log holds of this file: the worker has no log
             entries = entries.only(tables_of(unit.path, DOMAINS[unit.domain].sheets))
         name = f"{unit.domain}/{source_name(unit.path)} {run.tag}-{unit.order}"  # the dashboard's
         # Dask runs the highest priority first (tasks submitted at once are not kept in order)
-        priority = len(handed_out) - rank
-        tasks[client.submit(_run_unit, unit, run, entries, key=name, priority=priority)] = unit
+        tasks[client.submit(_run_unit, unit, run, entries, key=name, priority=-rank)] = unit
     done: dict[Unit, list[FileResult]] = {}
 
     def finish(future: Any) -> None:

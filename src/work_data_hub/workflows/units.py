@@ -47,7 +47,7 @@ class Unit:
     order: int
     domain: str
     path: Path
-    size: int = 0
+    size: int
 
 
 def largest_first(units: list[Unit]) -> list[Unit]:
