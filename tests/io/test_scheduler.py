@@ -117,8 +117,6 @@ def test_a_dashboard_nobody_serves_is_no_dashboard():
 
 
 def _imported(module: str) -> bool:
-    import sys
-
     return module in sys.modules
 
 
