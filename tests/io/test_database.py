@@ -409,3 +409,39 @@ def test_runs_creating_overlapping_tables_at_once_all_succeed(db_url):
         assert errors == []
         names = set(sqlalchemy.inspect(Database(db_url).engine).get_table_names())
         assert {shared.name, *(spec.name for spec in own)} <= names
+
+
+_HOLD_THE_WRITE_LOCK = """
+import sqlite3, sys, time
+holder = sqlite3.connect(sys.argv[1], isolation_level=None)
+holder.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+holder.execute("COMMIT")
+"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_load_waits_for_another_process_s_long_write_on_sqlite(db, db_url):
+    """Another process writes for 6 s (a run's or a worker's load of a large file):
+    the load waits for it and commits, where the driver's own 5 s wait failed it with
+    "database is locked"."""
+    import subprocess
+    import sys
+
+    from work_data_hub.io.database import sqlite_file
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_WRITE_LOCK, str(sqlite_file(db_url)), "6"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        assert _load(db, _rows(["P1"]), source_file="a.xlsx", session_id="s1") == 1
+        assert holder.wait(timeout=60) == 0  # its write committed too
+    finally:
+        holder.kill()
+        holder.wait()
+    assert db.rows("annuity_performance")["row_index"].tolist() == [10]

@@ -79,6 +79,12 @@ __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_fil
 #: The database the commands use unless told otherwise (relative to the current folder).
 DEFAULT_DB: Final = "sqlite:///data/wdh.db"
 
+#: How long an SQLite connection waits for another connection's write to end before
+#: it fails with "database is locked" (SQLite lets one writer in at a time: a run's
+#: load waits for a concurrent run's or worker's load of a large file; the driver's
+#: own 5 s failed such a file). ``?timeout=SECONDS`` in the URL sets another.
+SQLITE_WAIT_SECONDS: Final = 600.0
+
 
 class Database:
     """Reference tables, the load ledger and the domain tables, built from specs.
@@ -95,7 +101,7 @@ class Database:
     def __init__(self, url: str) -> None:
         # an error names the failing statement, never its rows' values (a 3 MB cell,
         # private data): the commands say it in one line
-        self.engine: Engine = create_engine(url, hide_parameters=True)
+        self.engine: Engine = create_engine(url, hide_parameters=True, **_waits(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
         self.metadata = MetaData()
@@ -391,6 +397,19 @@ def existing_database(url: str) -> Database:
     if file is not None and not file.is_file():
         raise DatabaseNotFoundError(file)
     return Database(url)
+
+
+def _waits(url: str) -> dict[str, Any]:
+    """The engine's arguments for ``url``: an SQLite connection waits
+    ``SQLITE_WAIT_SECONDS`` for a writer, unless the URL says how long.
+
+    >>> _waits("sqlite:///w.db"), _waits("sqlite:///w.db?timeout=2")
+    ({'connect_args': {'timeout': 600.0}}, {})
+    """
+    engine_url = make_url(url)
+    if engine_url.get_backend_name() != "sqlite" or "timeout" in engine_url.query:
+        return {}
+    return {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}}
 
 
 def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
