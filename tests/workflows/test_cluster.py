@@ -106,7 +106,7 @@ def test_a_cluster_run_loads_and_logs_what_a_serial_run_does(
 def _busy_worker(client: distributed.Client) -> str | None:
     """A worker running a task of the run (a file: read, steps, load), or None."""
     for worker, keys in client.processing().items():
-        if any(str(key).startswith("annu") for key in keys):  # "<domain>/<file> <run>"
+        if any(str(key).startswith("wdh-file-") for key in keys):  # "wdh-file-RUN DOMAIN/FILE #N"
             return worker
     return None
 

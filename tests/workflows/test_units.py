@@ -53,11 +53,33 @@ def test_one_worker_process_runs_the_largest_file_first(sources, tmp_path):
     assert _finished(run, sources, tmp_path) == _largest_first(sources)
 
 
-def test_a_cluster_starts_the_two_largest_files_first(tmp_path):
-    """Two workers: the files of all the domains start largest first, give or take
-    a place or two; Dask does not keep the order tasks were submitted in: priorities
-    do it."""
+NAME = "wdh-test-most-on-one-worker"
+
+
+class _MostOnOneWorker:
+    """Scheduler plugin: the most tasks one worker held (running or queued on it) at once."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.most = 0
+
+    async def start(self, scheduler) -> None:
+        self.scheduler = scheduler
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if finish == "processing":
+            worker = self.scheduler.tasks[key].processing_on
+            self.most = max(self.most, len(worker.processing))
+
+
+def test_a_cluster_starts_files_largest_first_each_as_a_worker_frees_up(tmp_path):
+    """Two workers, the files of every domain: each worker holds one task at a time (none
+    waits on a busy worker while the other idles, as tasks assigned at submission did:
+    the last file queued behind a long one), and they start largest first."""
     distributed = pytest.importorskip("distributed")
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
     from work_data_hub.io.scheduler import open_cluster
     from work_data_hub.workflows.cluster import run_on_cluster
 
@@ -70,15 +92,18 @@ def test_a_cluster_starts_the_two_largest_files_first(tmp_path):
     by_size = [f"{p.parent.name}/{p.name}" for p in sorted(files, key=lambda p: -parse_size(p))]
     with open_cluster("local:2") as client:
         client.wait_for_workers(2, timeout=60)
+        plugin = type("MostOnOneWorker", (_MostOnOneWorker, SchedulerPlugin), {})()
+        client.register_plugin(plugin)
         with distributed.get_task_stream(client) as stream:
             run_on_cluster(
                 client, domains, session_id=SESSION, source_dir=sources, db_url=db,
                 logs_dir=tmp_path / "logs",
             )  # fmt: skip
+        most = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.plugins[NAME].most)
+    assert most == 1
     started = sorted(stream.data, key=lambda task: task["startstops"][0]["start"])
-    order = [task["key"].rsplit(" ", 1)[0] for task in started]  # "domain/file"
+    order = [task["key"].split(" ")[1] for task in started]  # "wdh-file-TAG domain/file #N"
     assert sorted(order) == sorted(by_size)
-    # a worker may start the task queued on it before one the scheduler holds: a place
-    # or two; started in the order submitted, the smallest files came third and fourth
+    # the files that start at one moment (the first two) may start in either order
     displaced = {name: order.index(name) - n for n, name in enumerate(by_size)}
-    assert max(map(abs, displaced.values())) <= 2, displaced
+    assert max(map(abs, displaced.values())) <= 1, displaced

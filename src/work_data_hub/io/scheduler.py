@@ -27,12 +27,14 @@ _ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:]+\]|[^\s/:\[\]]+)(
 _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 #: A local cluster's settings (on Linux): workers forked from the run's process,
 #: which has imported pandas, pyarrow and the domains (a spawned worker imports
-#: them again: about 1 s and 4 s of CPU of a two-worker run here), and their
+#: them again: about 1 s and 4 s of CPU of a two-worker run here), their
 #: profiler sampling the task every 100 ms, not 10 ms (each sample takes the GIL
-#: from the task).
+#: from the task), and the scheduler sending a worker a queued task only when a
+#: thread of it is free (Dask's 1.1 sent a second one to wait on a busy worker).
 _LOCAL_CONFIG: Final = {
     "distributed.worker.multiprocessing-method": "fork" if sys.platform == "linux" else "spawn",
     "distributed.worker.profile.interval": "100ms",
+    "distributed.scheduler.worker-saturation": 1.0,
 }
 
 

@@ -92,14 +92,20 @@ def run_on_cluster(
     plan = plan_units(domains, source_dir, db_url)
     earlier = {d: EarlierEntries(exporter, d) if resume else None for d in domains}
     run = WorkerRun(session_id, absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
-    tasks = {}
-    for rank, unit in enumerate(largest_first(plan.units)):
+    units = largest_first(plan.units)
+    logged = []  # what the log holds of each file (a resume): the workers have no log
+    for unit in units:
         entries = earlier[unit.domain]
-        if entries is not None:  # what the log holds of this file: the worker has no log
-            entries = entries.only(tables_of(unit.path, DOMAINS[unit.domain].sheets))
-        name = f"{unit.domain}/{source_name(unit.path)} {run.tag}-{unit.order}"  # the dashboard's
-        # Dask runs the highest priority first (tasks submitted at once are not kept in order)
-        tasks[client.submit(_run_unit, unit, run, entries, key=name, priority=-rank)] = unit
+        sheets = DOMAINS[unit.domain].sheets
+        logged.append(None if entries is None else entries.only(tables_of(unit.path, sheets)))
+    # One task group ("wdh-file", the keys' prefix) submitted at once: a group larger
+    # than twice the cluster's threads, the scheduler holds it and sends each task, in
+    # the order given, to a worker thread that frees up (Dask's root-task queuing);
+    # tasks submitted one by one went to workers at once, where a file could wait
+    # behind a long one while another worker idled.
+    names = [f"wdh-file-{run.tag} {u.domain}/{source_name(u.path)} #{u.order}" for u in units]
+    futures = client.map(_run_unit, units, [run] * len(units), logged, key=names)
+    tasks = dict(zip(futures, units, strict=True))
     done: dict[Unit, list[FileResult]] = {}
 
     def finish(future: Any) -> None:
