@@ -445,3 +445,60 @@ def test_a_load_waits_for_another_process_s_long_write_on_sqlite(db, db_url):
         holder.kill()
         holder.wait()
     assert db.rows("annuity_performance")["row_index"].tolist() == [10]
+
+
+_LOAD_ONE_ROW = """
+import sys
+from tests.io.test_database import TABLE, _load, _rows
+from work_data_hub.io.database import Database
+
+db = Database(sys.argv[1])
+db.add_domain(TABLE)
+print("loading", flush=True)
+try:
+    _load(db, _rows(["P1"]), source_file="b.xlsx", session_id="s2")
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+print("loaded", flush=True)
+"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_ctrl_c_stops_a_load_waiting_for_another_s_write_on_sqlite(db, db_url):
+    """A load waiting for another process's write (for minutes, at worst) stops at Ctrl-C,
+    while the other still writes: SQLite's own wait, in C, let nothing stop it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+    from work_data_hub.io.database import sqlite_file
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_WRITE_LOCK, str(sqlite_file(db_url)), "300"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    loader = subprocess.Popen(
+        [sys.executable, "-c", _LOAD_ONE_ROW, db_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        assert loader.stdout is not None
+        assert loader.stdout.readline() == "loading\n"
+        time.sleep(1)  # (into the wait: were it not yet, Ctrl-C would stop it all the same)
+        loader.send_signal(signal.SIGINT)
+        assert loader.wait(timeout=120) == 130  # the old wait: the holder's 300 s
+        assert loader.stdout.read() == "interrupted\n"
+        assert holder.poll() is None  # the other process still holds its write
+    finally:
+        for process in (loader, holder):
+            process.kill()
+            process.wait()
+    assert db.rows("annuity_performance").empty

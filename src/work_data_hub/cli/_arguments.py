@@ -75,6 +75,8 @@ def database_problem(url: str) -> str | None:
         )
     if getattr(dialect, "is_async", False):
         return f"--db {shown}: {dialect.driver} is an asyncio driver; use postgresql+psycopg://"
+    if dialect.name == "sqlite" and not _seconds(parsed.query.get("timeout", "0")):
+        return f"--db {shown}: timeout= is the seconds to wait for another's write, e.g. 60"
     try:
         dialect.import_dbapi()
     except ImportError as error:
@@ -82,6 +84,19 @@ def database_problem(url: str) -> str | None:
         install = _INSTALL.get(module, f"pip install {module}")
         return f"--db {shown}: its driver {module} is not installed: {install}"
     return None
+
+
+def _seconds(value: str | tuple[str, ...]) -> bool:
+    """Whether ``value`` (a URL's query value: the last one counts) is seconds to wait.
+
+    >>> _seconds("2.5"), _seconds("soon"), _seconds(("1", "-1"))
+    (True, False, False)
+    """
+    last = value if isinstance(value, str) else value[-1]
+    try:
+        return 0 <= float(last) < float("inf")
+    except ValueError:
+        return False
 
 
 def _parser() -> argparse.ArgumentParser:

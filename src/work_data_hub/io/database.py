@@ -27,12 +27,15 @@ pipeline's float64) on SQLite (``io.tables``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import (
+    Connection,
     Engine,
     MetaData,
     Table,
@@ -45,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from work_data_hub.domain.table import ReferenceTable, TableSpec
 from work_data_hub.errors import (
@@ -85,6 +88,10 @@ DEFAULT_DB: Final = "sqlite:///data/wdh.db"
 #: own 5 s failed such a file). ``?timeout=SECONDS`` in the URL sets another.
 SQLITE_WAIT_SECONDS: Final = 600.0
 
+#: A write transaction on SQLite waits for the write lock in slices this long: SQLite
+#: waits in C, where Ctrl-C cannot stop it; between two slices it can.
+_LOCK_SLICE_MS: Final = 100
+
 
 class Database:
     """Reference tables, the load ledger and the domain tables, built from specs.
@@ -102,6 +109,8 @@ class Database:
         # an error names the failing statement, never its rows' values (a 3 MB cell,
         # private data): the commands say it in one line
         self.engine: Engine = create_engine(url, hide_parameters=True, **_waits(url))
+        #: SQLite: how long a write waits for another connection's (``_writing``)
+        self.wait_seconds = _sqlite_wait(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
         self.metadata = MetaData()
@@ -135,10 +144,12 @@ class Database:
         another run may create one of them in between (two runs over different domains
         share ``plans``), and this create then fails, undoing what it made. It is tried
         again for the tables still missing, as long as each failure leaves fewer."""
-        missing = tables
+        existing = set(inspect(self.engine).get_table_names())
+        missing = [table for table in tables if table.name not in existing]  # (no write lock)
         while missing:
             try:
-                self.metadata.create_all(self.engine, tables=missing)
+                with self._writing() as connection:
+                    self.metadata.create_all(connection, tables=missing)
                 return
             except SQLAlchemyError:
                 existing = set(inspect(self.engine).get_table_names())
@@ -154,7 +165,7 @@ class Database:
         if not missing:
             return
         preparer = self.engine.dialect.identifier_preparer
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             for column in missing:
                 if not column.nullable:
                     raise TableLayoutError(table.name, column.name)
@@ -174,10 +185,21 @@ class Database:
             return
         statement = self._insert(table)
         others = {c.name: statement.excluded[c.name] for c in table.columns if c.name != key}
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(
                 statement.on_conflict_do_update(index_elements=[key], set_=others), rows
             )
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite it takes the write lock first (``BEGIN
+        IMMEDIATE``): nothing it reads can change before it writes, and it waits for
+        another connection's write (up to ``wait_seconds``) in slices, so that Ctrl-C
+        stops the wait at once instead of when SQLite's wait ends."""
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                _begin_immediate(connection, self.wait_seconds)
+            yield connection
 
     def _insert(self, table: Table) -> Any:
         """An INSERT that takes ``ON CONFLICT`` clauses (SQLite and PostgreSQL)."""
@@ -244,7 +266,7 @@ class Database:
                     source_file=entry.source_file,
                 )
             batches.append((table, frame, entry))
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             one_load_at_a_time(connection, [entry for _, _, entry in batches])
             for table, frame, entry in batches:
                 connection.execute(delete(table).where(table.c.source_file == entry.source_file))
@@ -295,7 +317,7 @@ class Database:
             )
 
         if frame.empty:
-            with self.engine.begin() as connection:
+            with self._writing() as connection:
                 record_load(connection, self.ledger, entry(0))
             return pd.Index([], dtype="int64")
         mine = select(table.c.row_index).where(
@@ -303,7 +325,7 @@ class Database:
             table.c.session_id == session_id,
             table.c.row_index.in_([int(label) for label in rows.index]),
         )
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             before: set[int] = set(connection.execute(mine).scalars())
             insert_rows(connection, table, frame, skip_taken=True)
             after: set[int] = set(connection.execute(mine).scalars())
@@ -399,17 +421,47 @@ def existing_database(url: str) -> Database:
     return Database(url)
 
 
-def _waits(url: str) -> dict[str, Any]:
-    """The engine's arguments for ``url``: an SQLite connection waits
-    ``SQLITE_WAIT_SECONDS`` for a writer, unless the URL says how long.
+def _sqlite_wait(url: str) -> float:
+    """Seconds an SQLite connection of ``url`` waits for another's write: the URL's
+    ``timeout``, else ``SQLITE_WAIT_SECONDS``.
 
-    >>> _waits("sqlite:///w.db"), _waits("sqlite:///w.db?timeout=2")
+    >>> _sqlite_wait("sqlite:///w.db?timeout=2.5"), _sqlite_wait("sqlite:///w.db")
+    (2.5, 600.0)
+    """
+    given = make_url(url).query.get("timeout")
+    if isinstance(given, tuple):  # given twice: the last
+        given = given[-1]
+    return SQLITE_WAIT_SECONDS if given is None else float(given)
+
+
+def _waits(url: str) -> dict[str, Any]:
+    """The engine's arguments for ``url``: an SQLite connection waits ``_sqlite_wait``.
+
+    >>> _waits("sqlite:///w.db"), _waits("postgresql+psycopg://wdh@db/wdh")
     ({'connect_args': {'timeout': 600.0}}, {})
     """
-    engine_url = make_url(url)
-    if engine_url.get_backend_name() != "sqlite" or "timeout" in engine_url.query:
+    if make_url(url).get_backend_name() != "sqlite":
         return {}
-    return {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}}
+    return {"connect_args": {"timeout": _sqlite_wait(url)}}
+
+
+def _begin_immediate(connection: Connection, seconds: float) -> None:
+    """``BEGIN IMMEDIATE`` on SQLite, tried in ``_LOCK_SLICE_MS`` waits until it takes
+    the write lock or ``seconds`` have passed (then SQLite's "database is locked").
+    A failed ``BEGIN`` leaves no transaction open, hence no read lock held that would
+    make the writer it waits for wait on it."""
+    deadline = time.monotonic() + seconds
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {_LOCK_SLICE_MS}")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() >= deadline:
+                    raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
 def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
