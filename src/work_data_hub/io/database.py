@@ -423,15 +423,16 @@ def existing_database(url: str) -> Database:
 
 def _sqlite_wait(url: str) -> float:
     """Seconds an SQLite connection of ``url`` waits for another's write: the URL's
-    ``timeout``, else ``SQLITE_WAIT_SECONDS``.
+    ``timeout``, else ``SQLITE_WAIT_SECONDS``; at most 2,000,000 (SQLite counts the
+    wait's milliseconds in a 32-bit int: more wrapped round to no wait at all).
 
-    >>> _sqlite_wait("sqlite:///w.db?timeout=2.5"), _sqlite_wait("sqlite:///w.db")
-    (2.5, 600.0)
+    >>> _sqlite_wait("sqlite:///w.db?timeout=2.5"), _sqlite_wait("sqlite:///w.db?timeout=1e10")
+    (2.5, 2000000.0)
     """
     given = make_url(url).query.get("timeout")
     if isinstance(given, tuple):  # given twice: the last
         given = given[-1]
-    return SQLITE_WAIT_SECONDS if given is None else float(given)
+    return min(SQLITE_WAIT_SECONDS if given is None else float(given), 2_000_000.0)
 
 
 def _waits(url: str) -> dict[str, Any]:

@@ -24,9 +24,11 @@ file is shared by the processes of one host only (``io.scheduler``).
 from __future__ import annotations
 
 import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,7 +88,7 @@ def run_on_cluster(
 
     ``on_file(domain, result)`` is called as each source table finishes.
     """
-    from distributed import as_completed
+    from distributed import Event, as_completed
 
     exporter = FailureExporter(session_id, logs_dir)
     plan = plan_units(domains, source_dir, db_url)
@@ -109,9 +111,12 @@ def run_on_cluster(
     done: dict[Unit, list[FileResult]] = {}
 
     def finish(future: Any) -> None:
-        unit = tasks.pop(future)
-        files = _logged(future, unit, exporter, plan.results[unit.domain].seconds)
-        done[unit] = files
+        unit = tasks[future]
+        outcome = _outcome(future, unit)  # (Ctrl-C while it waits leaves the task in tasks)
+        with _ctrl_c_held():  # the file's failures appended and the file done: both or neither
+            files = _logged(outcome, unit, exporter, plan.results[unit.domain].seconds)
+            del tasks[future]
+            done[unit] = files
         for file in files:
             if on_file is not None:
                 on_file(unit.domain, file)
@@ -121,6 +126,7 @@ def run_on_cluster(
             finish(future)
     except KeyboardInterrupt:  # the files being loaded finish and are logged; no more start
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits as well
+        Event(_stop_event(run), client=client).set()  # first: a task starting now loads nothing
         running = {key for keys in client.processing().values() for key in keys}
         last = [f for f in tasks if f.done() or f.key in running]
         client.cancel([future for future in tasks if future not in last])
@@ -130,21 +136,52 @@ def run_on_cluster(
     return collect(plan, done)
 
 
-def _logged(
-    future: Any, unit: Unit, exporter: FailureExporter, seconds: dict[str, float]
-) -> list[FileResult]:
-    """A task's results, its failures appended to the log (once: the task's one
-    result); a task that failed for good is that file's error."""
+def _outcome(future: Any, unit: Unit) -> _Done | FileResult:
+    """A task's outcome, or the file's error if its task failed for good."""
     try:
         outcome: _Done = future.result()
-        add_seconds(seconds, outcome.seconds)
-        if outcome.to_log is not None:
-            start = time.perf_counter()
-            exporter.export(outcome.to_log)
-            seconds["log"] += time.perf_counter() - start
-        return outcome.files
+        return outcome
     except Exception as error:  # any failure of one file is that file's error
-        return [FileResult.of_error(unit.path, error)]
+        return FileResult.of_error(unit.path, error)
+
+
+def _logged(
+    outcome: _Done | FileResult, unit: Unit, exporter: FailureExporter, seconds: dict[str, float]
+) -> list[FileResult]:
+    """A task's results, its failures appended to the log (once: the task's one
+    result); a log that cannot be appended to is that file's error."""
+    if isinstance(outcome, FileResult):
+        return [outcome]
+    add_seconds(seconds, outcome.seconds)
+    if outcome.to_log is not None:
+        start = time.perf_counter()
+        try:
+            exporter.export(outcome.to_log)
+        except Exception as error:  # any failure of one file is that file's error
+            return [FileResult.of_error(unit.path, error)]
+        seconds["log"] += time.perf_counter() - start
+    return outcome.files
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C (in the main thread) held back until the block ends, then raised."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
+
+
+def _stop_event(run: WorkerRun) -> str:
+    """The name of the Dask event the client sets at Ctrl-C: tasks then load nothing more."""
+    return f"wdh-stop-{run.tag}"
 
 
 def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Done:
@@ -164,6 +201,10 @@ def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Do
         return _Done(committed_results(prepared, earlier), None, prepared.seconds)
     to_log = fresh_failures(prepared, earlier)  # a resume conflict: refused before loading
     files = prepared.results()
+    from distributed import Event
+
+    if Event(_stop_event(run)).is_set():  # the client was stopped: it may not log this file
+        return _Done([], None, prepared.seconds)
     loaded = load_prepared(prepared, run.session_id, workspace.database)
     for result, count in zip(files, loaded, strict=True):
         result.loaded = count
