@@ -206,6 +206,24 @@ def test_an_excel_output_that_cannot_be_the_workbook_is_a_bad_argument(
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("notaurl", "--db 'notaurl' is not a database URL"),
+        (
+            "sqlite:///w.db?timeout=soon",
+            "--db sqlite:///w.db?timeout=soon: timeout= is the seconds",
+        ),
+    ],
+)
+def test_explain_refuses_a_bad_database_url_in_one_line(logs, db, message):
+    result = wdh_failures("explain", "--db", db, cwd=logs.parent)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"wdh-failures explain: {message}")
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert result.stdout == ""
+
+
 @pytest.mark.parametrize("command", [["show"], ["explain"], ["excel", "-o", "x.xlsx"]])
 def test_a_domain_the_log_does_not_name_is_refused_naming_those_it_does(logs, command):
     result = wdh_failures(*command, "--domain", "annuity_perf", cwd=logs.parent)

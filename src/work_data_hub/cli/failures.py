@@ -341,6 +341,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _bad_argument(args: argparse.Namespace) -> str | None:
     """What is wrong with arguments the parser accepted, checked before any work."""
+    if args.command == "explain" and args.db is not None:
+        from work_data_hub.cli._arguments import database_problem
+
+        return database_problem(args.db)
     if args.command == "excel":
         from work_data_hub.analysis.excel import workbook_path
         from work_data_hub.errors import OutputPathError
