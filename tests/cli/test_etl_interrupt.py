@@ -227,9 +227,7 @@ def test_ctrl_c_on_a_cluster_logs_the_failures_of_every_file_it_loaded(
 ):
     """Ctrl-C while a cluster's tasks finish and wait: each file loaded has its failures
     in the log, as the ledger counts them. (A Ctrl-C while the client waited for a
-    task's result lost that file's failures in nearly every such run; a task the
-    scheduler sent between the client's look at what runs and its cancel of the rest
-    loaded a file whose result the client dropped.)"""
+    task's result lost that file's failures in nearly every such run.)"""
     run = _start(many, tmp_path, db_url, "--scheduler", "local:2")
     _after_a_first_load(run, db_url)
     time.sleep(0.1 * attempt)  # (a moment later in each attempt)

@@ -88,7 +88,7 @@ def run_on_cluster(
 
     ``on_file(domain, result)`` is called as each source table finishes.
     """
-    from distributed import Event, as_completed
+    from distributed import as_completed
 
     exporter = FailureExporter(session_id, logs_dir)
     plan = plan_units(domains, source_dir, db_url)
@@ -126,9 +126,10 @@ def run_on_cluster(
             finish(future)
     except KeyboardInterrupt:  # the files being loaded finish and are logged; no more start
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits as well
-        Event(_stop_event(run), client=client).set()  # first: a task starting now loads nothing
         running = {key for keys in client.processing().values() for key in keys}
         last = [f for f in tasks if f.done() or f.key in running]
+        # (a queued task the scheduler starts between the look above and this cancel
+        # loads its file, unlogged: a resume runs it again, as a killed client's load)
         client.cancel([future for future in tasks if future not in last])
         for future in as_completed(last):
             finish(future)
@@ -179,11 +180,6 @@ def _ctrl_c_held() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _stop_event(run: WorkerRun) -> str:
-    """The name of the Dask event the client sets at Ctrl-C: tasks then load nothing more."""
-    return f"wdh-stop-{run.tag}"
-
-
 def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Done:
     """Task: one file read, through its domain's steps and loaded; its failures not
     yet logged, for the client to log."""
@@ -201,10 +197,6 @@ def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Do
         return _Done(committed_results(prepared, earlier), None, prepared.seconds)
     to_log = fresh_failures(prepared, earlier)  # a resume conflict: refused before loading
     files = prepared.results()
-    from distributed import Event
-
-    if Event(_stop_event(run)).is_set():  # the client was stopped: it may not log this file
-        return _Done([], None, prepared.seconds)
     loaded = load_prepared(prepared, run.session_id, workspace.database)
     for result, count in zip(files, loaded, strict=True):
         result.loaded = count
