@@ -28,12 +28,12 @@ from tests.helpers import ROOT
 _WRAPPER = textwrap.dedent(
     """
     import os, signal, sqlite3, sys
-    from work_data_hub.io import database
+    from work_data_hub.io import _sqlite, database
 
     kind, method, target = os.environ["WDH_TEST_OUTAGE"].split(":", 2)
     real = getattr(database.Database, method)
     if kind == "locked":  # the writer outlasts the run's wait: 1 s, not minutes
-        database.SQLITE_WAIT_SECONDS = 1.0
+        _sqlite.SQLITE_WAIT_SECONDS = 1.0
 
     def with_outage(self, *args, **kwargs):
         if method == "load_all":  # the file's tables, loaded in one transaction

@@ -27,10 +27,8 @@ pipeline's float64) on SQLite (``io.tables``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
@@ -47,8 +45,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from work_data_hub.domain.table import ReferenceTable, TableSpec
 from work_data_hub.errors import (
@@ -59,7 +56,9 @@ from work_data_hub.errors import (
     UnsupportedDatabaseError,
 )
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
+from work_data_hub.io import _sqlite
 from work_data_hub.io._bulk import insert_rows
+from work_data_hub.io._sqlite import sqlite_file
 from work_data_hub.io.file_loads import (
     FileLoad,
     LoadKind,
@@ -82,16 +81,6 @@ __all__ = ["DEFAULT_DB", "LINEAGE", "Database", "existing_database", "sqlite_fil
 #: The database the commands use unless told otherwise (relative to the current folder).
 DEFAULT_DB: Final = "sqlite:///data/wdh.db"
 
-#: How long an SQLite connection waits for another connection's write to end before
-#: it fails with "database is locked" (SQLite lets one writer in at a time: a run's
-#: load waits for a concurrent run's or worker's load of a large file; the driver's
-#: own 5 s failed such a file). ``?timeout=SECONDS`` in the URL sets another.
-SQLITE_WAIT_SECONDS: Final = 600.0
-
-#: A write transaction on SQLite waits for the write lock in slices this long: SQLite
-#: waits in C, where Ctrl-C cannot stop it; between two slices it can.
-_LOCK_SLICE_MS: Final = 100
-
 
 class Database:
     """Reference tables, the load ledger and the domain tables, built from specs.
@@ -108,11 +97,12 @@ class Database:
     def __init__(self, url: str) -> None:
         # an error names the failing statement, never its rows' values (a 3 MB cell,
         # private data): the commands say it in one line
-        self.engine: Engine = create_engine(url, hide_parameters=True, **_waits(url))
-        #: SQLite: how long a write waits for another connection's (``_writing``)
-        self.wait_seconds = _sqlite_wait(url)
+        self.engine: Engine = create_engine(
+            url, hide_parameters=True, **_sqlite.engine_arguments(url)
+        )
+        self.wait_seconds = _sqlite.wait_seconds(url)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+            event.listen(self.engine, "connect", _sqlite.foreign_keys_on)
         self.metadata = MetaData()
         self.ledger = ledger_table(self.metadata)
         self.domains: dict[str, Table] = {}
@@ -198,7 +188,7 @@ class Database:
         stops the wait at once instead of when SQLite's wait ends."""
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
-                _begin_immediate(connection, self.wait_seconds)
+                _sqlite.begin_immediate(connection, self.wait_seconds)
             yield connection
 
     def _insert(self, table: Table) -> Any:
@@ -398,17 +388,6 @@ class Database:
             return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of an SQLite file URL; None for other databases and in-memory SQLite.
-
-    >>> sqlite_file("sqlite:///data/wdh.db"), sqlite_file("sqlite://")
-    (PosixPath('data/wdh.db'), None)
-    """
-    engine_url = make_url(url)
-    file = engine_url.database if engine_url.get_backend_name() == "sqlite" else None
-    return None if file in (None, "", ":memory:") else Path(str(file))
-
-
 def existing_database(url: str) -> Database:
     """Open the database at ``url``; an SQLite file must exist already (no empty one is made).
 
@@ -419,53 +398,3 @@ def existing_database(url: str) -> Database:
     if file is not None and not file.is_file():
         raise DatabaseNotFoundError(file)
     return Database(url)
-
-
-def _sqlite_wait(url: str) -> float:
-    """Seconds an SQLite connection of ``url`` waits for another's write: the URL's
-    ``timeout``, else ``SQLITE_WAIT_SECONDS``; at most 2,000,000 (SQLite counts the
-    wait's milliseconds in a 32-bit int: more wrapped round to no wait at all).
-
-    >>> _sqlite_wait("sqlite:///w.db?timeout=2.5"), _sqlite_wait("sqlite:///w.db?timeout=1e10")
-    (2.5, 2000000.0)
-    """
-    given = make_url(url).query.get("timeout")
-    if isinstance(given, tuple):  # given twice: the last
-        given = given[-1]
-    return min(SQLITE_WAIT_SECONDS if given is None else float(given), 2_000_000.0)
-
-
-def _waits(url: str) -> dict[str, Any]:
-    """The engine's arguments for ``url``: an SQLite connection waits ``_sqlite_wait``.
-
-    >>> _waits("sqlite:///w.db"), _waits("postgresql+psycopg://wdh@db/wdh")
-    ({'connect_args': {'timeout': 600.0}}, {})
-    """
-    if make_url(url).get_backend_name() != "sqlite":
-        return {}
-    return {"connect_args": {"timeout": _sqlite_wait(url)}}
-
-
-def _begin_immediate(connection: Connection, seconds: float) -> None:
-    """``BEGIN IMMEDIATE`` on SQLite, tried in ``_LOCK_SLICE_MS`` waits until it takes
-    the write lock or ``seconds`` have passed (then SQLite's "database is locked").
-    A failed ``BEGIN`` leaves no transaction open, hence no read lock held that would
-    make the writer it waits for wait on it."""
-    deadline = time.monotonic() + seconds
-    connection.exec_driver_sql(f"PRAGMA busy_timeout = {_LOCK_SLICE_MS}")
-    try:
-        while True:
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as error:
-                if "locked" not in str(error.orig) or time.monotonic() >= deadline:
-                    raise
-    finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
-
-
-def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
