@@ -280,7 +280,7 @@ def test_help_imports_neither_pandas_nor_pandera(tmp_path):
         (["--domain", "annuity_perf"], "unknown domain 'annuity_perf'; known: annual_award, "),
         (["--all-domains", "--db", "notaurl"], "--db 'notaurl' is not a database URL"),
         (["--all-domains", "--db", "mysql://wdh:secret@db/wdh"], "not mysql"),
-        (["--all-domains", "--db", "sqlite:///data/w.db?timeout=soon"], "timeout= is the seconds"),
+        (["--all-domains", "--db", "sqlite:///data/w.db?timeout=soon"], "timeout='soon' is not"),
         (["--source", "data"], "one of the arguments --domain --all-domains is required"),
         (["--all-domains", "--session-id", "../x"], "session_id '../x' does not match"),
         (["replay", "--db", "notaurl"], "wdh-etl replay: --db 'notaurl' is not a database URL"),

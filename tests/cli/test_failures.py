@@ -212,7 +212,7 @@ def test_an_excel_output_that_cannot_be_the_workbook_is_a_bad_argument(
         ("notaurl", "--db 'notaurl' is not a database URL"),
         (
             "sqlite:///w.db?timeout=soon",
-            "--db sqlite:///w.db?timeout=soon: timeout= is the seconds",
+            "--db sqlite:///w.db?timeout=soon: timeout='soon' is not the seconds",
         ),
     ],
 )

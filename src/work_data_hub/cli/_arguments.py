@@ -75,8 +75,13 @@ def database_problem(url: str) -> str | None:
         )
     if getattr(dialect, "is_async", False):
         return f"--db {shown}: {dialect.driver} is an asyncio driver; use postgresql+psycopg://"
-    if dialect.name == "sqlite" and not _seconds(parsed.query.get("timeout", "0")):
-        return f"--db {shown}: timeout= is the seconds to wait for another's write, e.g. 60"
+    if dialect.name == "sqlite":
+        from work_data_hub.io._sqlite import wait_seconds
+
+        try:
+            wait_seconds(url)
+        except ValueError as error:
+            return f"--db {shown}: {error}"
     try:
         dialect.import_dbapi()
     except ImportError as error:
@@ -84,19 +89,6 @@ def database_problem(url: str) -> str | None:
         install = _INSTALL.get(module, f"pip install {module}")
         return f"--db {shown}: its driver {module} is not installed: {install}"
     return None
-
-
-def _seconds(value: str | tuple[str, ...]) -> bool:
-    """Whether ``value`` (a URL's query value: the last one counts) is seconds to wait.
-
-    >>> _seconds("2.5"), _seconds("soon"), _seconds(("1", "-1"))
-    (True, False, False)
-    """
-    last = value if isinstance(value, str) else value[-1]
-    try:
-        return 0 <= float(last) < float("inf")
-    except ValueError:
-        return False
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,12 +6,13 @@ write ``SQLITE_WAIT_SECONDS`` (``?timeout=SECONDS`` in the URL sets another);
 a write transaction takes the lock first (``begin_immediate``), in short
 slices, so that Ctrl-C stops the wait.
 
->>> engine_arguments("sqlite:///w.db"), engine_arguments("postgresql+psycopg://wdh@db/wdh")
-({'connect_args': {'timeout': 600.0}}, {})
+>>> wait_seconds("sqlite:///w.db"), wait_seconds("sqlite:///w.db?timeout=60")
+(600.0, 60.0)
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -42,16 +43,29 @@ _LOCK_SLICE_MS: Final = 100
 
 def wait_seconds(url: str) -> float:
     """Seconds an SQLite connection of ``url`` waits for another's write: the URL's
-    ``timeout``, else ``SQLITE_WAIT_SECONDS``; at most 2,000,000 (SQLite counts the
-    wait's milliseconds in a 32-bit int: more wrapped round to no wait at all).
+    ``timeout`` (given twice: the last), else ``SQLITE_WAIT_SECONDS``; at most
+    2,000,000 (SQLite counts the wait's milliseconds in a 32-bit int: more wrapped
+    round to no wait at all). A ``timeout`` that is not seconds >= 0 is a ValueError.
 
     >>> wait_seconds("sqlite:///w.db?timeout=2.5"), wait_seconds("sqlite:///w.db?timeout=1e10")
     (2.5, 2000000.0)
+    >>> wait_seconds("sqlite:///w.db?timeout=soon")
+    Traceback (most recent call last):
+    ValueError: timeout='soon' is not the seconds to wait for another's write, e.g. 60
     """
     given = make_url(url).query.get("timeout")
-    if isinstance(given, tuple):  # given twice: the last
-        given = given[-1]
-    return min(SQLITE_WAIT_SECONDS if given is None else float(given), 2_000_000.0)
+    if given is None:
+        return SQLITE_WAIT_SECONDS
+    last = given[-1] if isinstance(given, tuple) else given
+    try:
+        seconds = float(last)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:  # also NaN
+        raise ValueError(
+            f"timeout={last!r} is not the seconds to wait for another's write, e.g. 60"
+        )
+    return min(seconds, 2_000_000.0)
 
 
 def engine_arguments(url: str) -> dict[str, Any]:
