@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.util
 import os
 import signal
 import subprocess
@@ -176,3 +177,28 @@ def test_a_worker_restarted_while_the_run_appends_to_the_log_leaves_the_lock_to_
             [sys.executable, "-c", probe, str(lock_path_for(log))], capture_output=True, text=True
         )
         assert check.returncode == 0, check.stderr
+
+
+def _settings() -> tuple[object, ...]:
+    import dask
+
+    keys = ["admin.tick.interval", "admin.system-monitor.interval", "worker.profile.enabled"]
+    return tuple(dask.config.get(f"distributed.{key}") for key in keys)
+
+
+def test_a_local_cluster_s_workers_keep_dask_s_housekeeping_rare():
+    """Event-loop checks every 1 s and system samples every 2 s in the workers (each
+    takes the GIL from a task), restarted workers too; no profiler without a
+    dashboard to show it."""
+    pytest.importorskip("distributed")
+    profiled = importlib.util.find_spec("bokeh") is not None
+    with open_cluster("local:2") as client:
+        client.wait_for_workers(2, timeout=60)
+        settings = client.run(_settings)
+        client.restart()
+        client.wait_for_workers(2, timeout=60)
+        settings_again = client.run(_settings)
+    expected = ("1s", "2s", profiled)
+    assert list(settings.values()) == [expected, expected]
+    assert list(settings_again.values()) == [expected, expected]
+    assert _settings() != expected  # this process: the cluster's settings left with it

@@ -135,6 +135,8 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     _save_record(args, session_id, db_url, reference, requested)
     state.running = True
     if state.whole_process:  # it runs one job: the collector need not walk the imports
+        if args.scheduler is not None:  # nor Dask's, which a local cluster's workers fork with
+            import distributed  # noqa: F401
         freeze_imports()
     finished = {r.domain: r for r in _run_domains(runnable, args, session_id, db_url, out)}
     results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in requested]
