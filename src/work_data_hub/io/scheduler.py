@@ -47,7 +47,7 @@ _LOCAL_CONFIG: Final = {
 #: serves the dashboard's profile pages only: off where no dashboard is served
 #: (no bokeh here; on the run above: 2.0% of its CPU, 0.9% of its time), else
 #: every 100 ms instead of 10 ms.
-_PROFILER: Final = {
+_PROFILER: Final[dict[bool, dict[str, object]]] = {
     False: {"distributed.worker.profile.enabled": False},
     True: {"distributed.worker.profile.interval": "100ms"},
 }
