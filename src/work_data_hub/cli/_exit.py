@@ -1,0 +1,36 @@
+"""How a command's process ends once its work is done: without the interpreter's teardown.
+
+At exit CPython frees every module's objects one by one: 0.19 s after a run
+that imported pandas, pandera and SQLAlchemy, 0.25-0.28 s with Dask (measured
+on this project's whole runs), for nothing: the process is ending. A program
+that has flushed its output, run its exit handlers and left no thread Python
+would wait for can end at once (``os._exit``) with the same status.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from contextlib import suppress
+
+__all__ = ["end_process"]
+
+
+def end_process(status: int) -> int:
+    """End this process now with ``status``: its output flushed, its ``atexit``
+    handlers run, the interpreter's teardown skipped. Returns ``status`` instead,
+    for the usual exit, while a thread that Python would wait for still runs.
+
+    The entry point of a command (``wdh-etl``), never a function a caller of
+    the library calls: ``sys.exit(end_process(main()))``.
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(thread.is_alive() and not thread.daemon for thread in others):
+        return status
+    atexit._run_exitfuncs()  # (CPython's own, as at a normal exit: logging's flush among them)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a reader that went away (a closed pipe)
+            stream.flush()
+    os._exit(status)
