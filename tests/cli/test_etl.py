@@ -281,6 +281,7 @@ def test_help_imports_neither_pandas_nor_pandera(tmp_path):
         (["--all-domains", "--db", "notaurl"], "--db 'notaurl' is not a database URL"),
         (["--all-domains", "--db", "mysql://wdh:secret@db/wdh"], "not mysql"),
         (["--all-domains", "--db", "sqlite:///data/w.db?timeout=soon"], "timeout='soon' is not"),
+        (["--all-domains", "--db", "sqlite:///w.db?timeout=1&timeout=2"], "given 2 times"),
         (["--source", "data"], "one of the arguments --domain --all-domains is required"),
         (["--all-domains", "--session-id", "../x"], "session_id '../x' does not match"),
         (["replay", "--db", "notaurl"], "wdh-etl replay: --db 'notaurl' is not a database URL"),

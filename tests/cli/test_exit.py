@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -33,9 +34,13 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+def _run(*argv: str, stderr: int = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", PROGRAM, *argv], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", PROGRAM, *argv],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        timeout=60,
     )
 
 
@@ -59,3 +64,30 @@ def test_output_to_a_closed_pipe_still_ends_with_the_status():
     ended = _run("closed")
     assert ended.returncode == 3
     assert ended.stderr == "handler ran;"  # no "Exception ignored ... BrokenPipeError"
+
+
+def test_a_profiled_program_ends_the_usual_way_so_that_the_profiler_saves(tmp_path):
+    program = tmp_path / "program.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    profile = tmp_path / "program.prof"
+    ended = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), str(program)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ended.stdout == "buffered output"  # (cProfile itself exits 0 on SystemExit)
+    assert profile.stat().st_size > 0  # written at the usual exit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a closed descriptor at start")
+def test_a_process_started_without_stderr_ends_with_its_status():
+    ended = subprocess.run(
+        [sys.executable, "-c", PROGRAM],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(2),
+    )
+    assert ended.returncode == 3  # (sys.stderr is None in it: nothing to flush)
+    assert ended.stdout == "buffered output"

@@ -36,14 +36,21 @@ def test_any_other_timeout_is_a_value_error_naming_it(text):
             _sqlite.wait_seconds(url)
 
 
-@pytest.mark.parametrize("given_twice", ["timeout=-1&timeout=3", "timeout=3&timeout=-1"])
-def test_a_timeout_given_twice_is_the_last(given_twice):
-    url = f"sqlite:///w.db?{given_twice}"
-    if given_twice.endswith("=3"):
-        assert _sqlite.wait_seconds(url) == 3.0
-    else:
-        with pytest.raises(ValueError, match="'-1'"):
-            _sqlite.wait_seconds(url)
+def test_a_timeout_given_twice_is_refused_as_the_driver_would_fail_on_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}?timeout=1&timeout=2"
+    with pytest.raises(ValueError, match="timeout= is given 2 times: give it once"):
+        _sqlite.wait_seconds(url)
+    with pytest.raises(ValueError, match="given 2 times"):
+        Database(url)
+    assert not (tmp_path / "w.db").exists()
+
+
+def test_minus_zero_is_no_wait():
+    assert str(_sqlite.wait_seconds("sqlite:///w.db?timeout=-0")) == "0.0"
+
+
+def test_a_timeout_in_another_database_s_url_is_that_driver_s_business():
+    assert Database("postgresql+psycopg://wdh@127.0.0.1:1/wdh?timeout=soon").wait_seconds == 0.0
 
 
 def test_no_timeout_is_the_default_wait_and_other_databases_get_no_sqlite_arguments():

@@ -239,6 +239,28 @@ def test_a_scheduler_that_does_not_answer_is_every_domain_s_error(tmp_path):
     }
 
 
+def test_a_dask_that_is_installed_but_broken_is_every_domain_s_error(tmp_path):
+    """Found (``find_spec``) but failing to import: one line per domain and the
+    summary, as for a scheduler that does not answer; never a traceback."""
+    shadow = tmp_path / "shadow" / "distributed"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("a broken install")\n')
+    generate(tmp_path / "samples", rows=10, seed=1)
+    summary = tmp_path / "summary.json"
+    run = wdh_etl(
+        "--all-domains", "--source", str(tmp_path / "samples"), "--plain",
+        "--scheduler", "local:2", "--summary-json", str(summary),
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "shadow")},
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.count("Dask cluster local:2: ImportError: a broken install") == 3
+    assert "Traceback" not in run.stderr
+    domains = json.loads(summary.read_text())["domains"]
+    assert {d["error"] for d in domains.values()} == {
+        "Dask cluster local:2: ImportError: a broken install"
+    }
+
+
 @SQLITE_ONLY
 def test_a_resume_on_the_same_cluster_runs_with_the_reference_data_as_it_is_now(
     tmp_path, db_url, cluster

@@ -21,7 +21,8 @@ __all__ = ["end_process"]
 def end_process(status: int) -> int:
     """End this process now with ``status``: its output flushed, its ``atexit``
     handlers run, the interpreter's teardown skipped. Returns ``status`` instead,
-    for the usual exit, while a thread that Python would wait for still runs.
+    for the usual exit, while a thread that Python would wait for still runs or
+    a tracer or profiler is set (``python -m cProfile``, coverage, pdb).
 
     The entry point of a command (``wdh-etl``), never a function a caller of
     the library calls: ``sys.exit(end_process(main()))``.
@@ -29,8 +30,11 @@ def end_process(status: int) -> int:
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]
     if any(thread.is_alive() and not thread.daemon for thread in others):
         return status
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return status  # a profiler, coverage, a debugger: they write their results at exit
     atexit._run_exitfuncs()  # (CPython's own, as at a normal exit: logging's flush among them)
     for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):  # a reader that went away (a closed pipe)
-            stream.flush()
+        if stream is not None:  # (None: started with that stream closed)
+            with suppress(OSError, ValueError):  # a reader that went away (a closed pipe)
+                stream.flush()
     os._exit(status)

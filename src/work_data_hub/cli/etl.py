@@ -24,7 +24,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,7 +144,8 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     state.running = True
     if state.whole_process:  # it runs one job: the collector need not walk the imports
         if args.scheduler is not None:  # nor Dask's, which a local cluster's workers fork with
-            import distributed  # noqa: F401
+            with suppress(ImportError):  # (a broken install: the cluster's opening says so)
+                import distributed  # noqa: F401
         freeze_imports()
     finished = {r.domain: r for r in _run_domains(runnable, args, session_id, db_url, out)}
     results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in requested]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
     from work_data_hub.workflows import ReplayResult
 
-__all__ = ["add_arguments", "interrupted", "run"]
+__all__ = ["add_arguments", "command_line", "interrupted", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +54,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"), help="default: logs")
     parser.add_argument("--plain", action="store_true", help="no colour or links")
     parser.add_argument("--summary-json", type=Path, help="write a machine-readable summary")
+
+
+def command_line(args: argparse.Namespace, path: Path) -> str:
+    """The ``wdh-etl replay`` command for the rows ``wdh-failures explain`` selected
+    with ``args`` in the log at ``path``, with the same options: one line to paste.
+
+    >>> options = dict(domain=None, error_type=None, source_file="2024-03.csv", row=None)
+    >>> more = dict(reference=None, db=None, logs_dir=Path("logs"))
+    >>> command_line(argparse.Namespace(**options, **more), Path("logs/f.csv"))
+    'wdh-etl replay logs/f.csv --source-file 2024-03.csv'
+    """
+    words = ["wdh-etl", "replay", str(path)]
+    for option in ("domain", "error_type", "source_file", "row", "reference", "db"):
+        value = getattr(args, option)
+        if value is not None:
+            words += [f"--{option.replace('_', '-')}", str(value)]
+    if args.logs_dir != Path("logs"):
+        words += ["--logs-dir", str(args.logs_dir)]
+    return shlex.join(words)
 
 
 def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:

@@ -43,9 +43,10 @@ _LOCK_SLICE_MS: Final = 100
 
 def wait_seconds(url: str) -> float:
     """Seconds an SQLite connection of ``url`` waits for another's write: the URL's
-    ``timeout`` (given twice: the last), else ``SQLITE_WAIT_SECONDS``; at most
-    2,000,000 (SQLite counts the wait's milliseconds in a 32-bit int: more wrapped
-    round to no wait at all). A ``timeout`` that is not seconds >= 0 is a ValueError.
+    ``timeout``, else ``SQLITE_WAIT_SECONDS``; at most 2,000,000 (SQLite counts the
+    wait's milliseconds in a 32-bit int: more wrapped round to no wait at all).
+    A ``timeout`` that is not seconds >= 0, or is given twice, is a ValueError.
+    Other databases: 0 (their drivers read their own URL options).
 
     >>> wait_seconds("sqlite:///w.db?timeout=2.5"), wait_seconds("sqlite:///w.db?timeout=1e10")
     (2.5, 2000000.0)
@@ -53,19 +54,23 @@ def wait_seconds(url: str) -> float:
     Traceback (most recent call last):
     ValueError: timeout='soon' is not the seconds to wait for another's write, e.g. 60
     """
-    given = make_url(url).query.get("timeout")
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return 0.0
+    given = parsed.query.get("timeout")
     if given is None:
         return SQLITE_WAIT_SECONDS
-    last = given[-1] if isinstance(given, tuple) else given
+    if isinstance(given, tuple):  # (the driver would take neither)
+        raise ValueError(f"timeout= is given {len(given)} times: give it once")
     try:
-        seconds = float(last)
+        seconds = float(given)
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds < math.inf:  # also NaN
         raise ValueError(
-            f"timeout={last!r} is not the seconds to wait for another's write, e.g. 60"
+            f"timeout={given!r} is not the seconds to wait for another's write, e.g. 60"
         )
-    return min(seconds, 2_000_000.0)
+    return min(abs(seconds), 2_000_000.0)  # (abs: -0 is 0)
 
 
 def engine_arguments(url: str) -> dict[str, Any]:
