@@ -6,6 +6,7 @@ the command, not the database.
 """
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -467,3 +468,27 @@ def test_only_the_program_freezes_its_imports(sources, tmp_path):
     )  # fmt: skip
     assert program.returncode == 0, program.stderr
     assert int(program.stderr.split()[-1]) > 10_000  # the imports' objects
+
+
+def test_output_whose_reader_went_away_still_writes_the_summary_json(sources, tmp_path):
+    """``wdh-etl ... | head -1``: the run loads every file and writes its JSON summary,
+    whatever the printing of the summary does once nobody reads it."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    summary = tmp_path / "summary.json"
+    db_url = f"sqlite:///{tmp_path / 'w.db'}"
+    try:
+        run = subprocess.run(
+            [
+                sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains",
+                "--source", str(sources), "--db", db_url, "--plain",
+                "--logs-dir", str(tmp_path / "logs"), "--summary-json", str(summary),
+            ],
+            cwd=tmp_path, stdout=write, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert run.returncode == 1  # (Rich's own exit when its reader goes away)
+    record = json.loads(summary.read_text(encoding="utf-8"))
+    files = record["domains"]["annuity_performance"]["files"]
+    assert files["2024-03.csv"]["loaded"] == 2

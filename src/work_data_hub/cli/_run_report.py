@@ -132,7 +132,16 @@ def closing_line(
 def report(
     results: list[DomainResult], args: argparse.Namespace, session_id: str, out: Console
 ) -> int:
-    """Print the summary, write --summary-json, say every error; return the exit status."""
+    """Write --summary-json, print the summary, say every error; return the exit status.
+
+    The JSON comes first: a reader of the output that went away (``| head``)
+    ends the printing (Rich exits 1), never the record of the run."""
+    log = FailureExporter(session_id, args.logs_dir).output_file
+    if args.summary_json:
+        args.summary_json.write_text(
+            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
     summary = _summary_frame(results)
     out.print(f"Session {session_id}", markup=False)
     for domain, files in summary.groupby("domain", sort=False):
@@ -149,12 +158,6 @@ def report(
                 say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
                 errors += 1
     _report_details(results, args, session_id)
-    log = FailureExporter(session_id, args.logs_dir).output_file
-    if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
     last = closing_line(results, session_id, args.source, logged=log.exists())
     if last is not None:
         out.print(last, markup=False, soft_wrap=True)
