@@ -492,3 +492,23 @@ def test_output_whose_reader_went_away_still_writes_the_summary_json(sources, tm
     record = json.loads(summary.read_text(encoding="utf-8"))
     files = record["domains"]["annuity_performance"]["files"]
     assert files["2024-03.csv"]["loaded"] == 2
+
+
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+def test_a_run_started_with_its_output_closed_loads_and_records_all(sources, tmp_path, closed):
+    """``wdh-etl ... >&-`` (or ``2>&-``): Python gives the run no stream there; it runs,
+    says nothing there, and writes its log and JSON summary."""
+    summary = tmp_path / "summary.json"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains",
+            "--source", str(sources), "--db", f"sqlite:///{tmp_path / 'w.db'}",
+            "--logs-dir", str(tmp_path / "logs"), "--summary-json", str(summary),
+        ],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+        preexec_fn=lambda: os.close(closed),
+    )  # fmt: skip
+    assert run.returncode == 0
+    files = json.loads(summary.read_text(encoding="utf-8"))["domains"]["annuity_income"]["files"]
+    assert files["2024-03.csv"]["loaded"] == 1
+    assert len(list((tmp_path / "logs").glob("wdh_etl_failures_*.csv"))) == 1

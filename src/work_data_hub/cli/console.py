@@ -73,7 +73,7 @@ def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
     >>> console.is_terminal, console.width
     (False, 1000000)
     """
-    stream = sys.stderr if stderr else sys.stdout
+    stream = (sys.stderr if stderr else sys.stdout) or io.StringIO()  # (None: started closed)
     # FORCE_COLOR, the common convention, asks for terminal output in a pipe.
     if plain or not (stream.isatty() or os.environ.get("FORCE_COLOR")):
         return Console(
@@ -90,7 +90,8 @@ def make_console(*, plain: bool = False, stderr: bool = False) -> Console:
 
 def say(message: str) -> None:
     """Write ``message`` to stderr as one line: scripts and people grep for it."""
-    sys.stderr.write(" ".join(message.split()) + "\n")
+    if sys.stderr is not None:  # (None: started with stderr closed)
+        sys.stderr.write(" ".join(message.split()) + "\n")
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
