@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -86,8 +87,8 @@ def _files(tables: list[tuple]) -> set[tuple[str, str]]:
 
 
 def _interrupted_line(run: subprocess.Popen[str]) -> re.Match[str]:
-    _, err = run.communicate(timeout=300)
-    assert run.returncode == 130, err
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 130, f"exit {run.returncode}\nstderr:\n{err}\nstdout:\n{out}"
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 1, err
@@ -241,3 +242,84 @@ def test_ctrl_c_on_a_cluster_logs_the_failures_of_every_file_it_loaded(
         (d, f): logged.get((d, f), 0) for d, f, *_ in ledger
     }
     assert set(logged) <= {(d, f) for d, f, *_ in ledger}  # nothing logged but what loaded
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+def test_ctrl_c_mid_run_with_an_output_closed_ends_with_130(big, tmp_path, closed):
+    """``wdh-etl ... >&-`` (or ``2>&-``) interrupted: still 130, and the one line
+    where there is a stderr to say it."""
+    sources, _ = big
+    db_url = f"sqlite:///{tmp_path / 'w.db'}"
+    command = [
+        sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains", "--source", str(sources),
+        "--db", db_url, "--logs-dir", str(tmp_path / "logs"), "--plain",
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL if closed == 1 else subprocess.PIPE,
+        stderr=subprocess.PIPE if closed == 1 else subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: os.close(closed),
+    )
+    _after_a_first_load(run, db_url)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 130, f"exit {run.returncode}\n{out or ''}{err or ''}"
+    if closed == 1:
+        said = INTERRUPTED.match(err)
+        assert said, err
+        assert int(said["loaded"]) == len(_files(_ledger(db_url, said["session"]))) >= 1
+    else:
+        assert "Traceback" not in out
+
+
+#: ``wdh-etl`` (argv after the logs folder) whose first Ctrl-C, once a failure log
+#: exists, is raised inside the garbage collector, which swallows its KeyboardInterrupt
+#: (as a Ctrl-C that lands in any finalizer is: "Exception ignored in ...").
+_CTRL_C_IN_THE_COLLECTOR = textwrap.dedent(
+    """
+    import gc, runpy, signal, sys, time
+    from pathlib import Path
+
+    logs, sys.argv = Path(sys.argv[1]), ["wdh-etl", *sys.argv[2:]]
+    sent, looked = [], [0.0]
+
+    def ctrl_c_once_a_file_is_logged(phase, info):
+        if phase != "start" or sent or time.monotonic() - looked[0] < 0.02:
+            return
+        looked[0] = time.monotonic()
+        if any(logs.glob("wdh_etl_failures_*.csv")):
+            sent.append(True)
+            signal.raise_signal(signal.SIGINT)  # the handler runs here, in the collector
+
+    gc.callbacks.append(ctrl_c_once_a_file_is_logged)
+    runpy.run_module("work_data_hub.cli.etl", run_name="__main__")
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_ctrl_c_the_garbage_collector_swallowed_still_stops_the_run(big, tmp_path):
+    """Python loses a KeyboardInterrupt raised inside a finalizer; the run does not:
+    it stops after the file in progress, says so in one line, and exits 130."""
+    sources, manifest = big
+    db_url = f"sqlite:///{tmp_path / 'w.db'}"
+    logs = tmp_path / "logs"
+    run = subprocess.run(
+        [
+            sys.executable, "-c", _CTRL_C_IN_THE_COLLECTOR, str(logs), "--all-domains",
+            "--source", str(sources), "--db", db_url, "--logs-dir", str(logs), "--plain",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 130, f"exit {run.returncode}\n{run.stderr}\n{run.stdout}"
+    [line] = run.stderr.splitlines()
+    said = INTERRUPTED.match(line)
+    assert said, line
+    loaded = _files(_ledger(db_url, said["session"]))
+    assert (
+        int(said["loaded"]) == len(loaded) < len({key.split("[")[0] for key in manifest["files"]})
+    )

@@ -1,6 +1,7 @@
 """``wdh-failures`` end to end: real logs in tmp_path, the command in a subprocess."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,27 @@ def test_sessions(logs):
     data = json.loads(wdh_failures("sessions", "--json", cwd=logs.parent).stdout)
     assert [s["session_id"] for s in data] == [NEW, OLD]
     assert data[0]["ENRICHMENT_FAILED"] == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+def test_a_command_started_with_its_output_closed_ends_with_its_status(logs, closed):
+    """``wdh-failures ... --json >&-`` (or ``2>&-``): Python gives it no stream
+    there; it writes nowhere and still ends with its usual status."""
+    for args, status in [
+        (["sessions", "--json"], 0),
+        (["summary", "etl_nope", "--json"], 1),
+        (["summary", "--nope"], 2),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "work_data_hub.cli.failures", *args],
+            cwd=logs.parent,
+            capture_output=True,
+            text=True,
+            preexec_fn=lambda: os.close(closed),
+        )
+        assert result.returncode == status, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_summary_of_the_newest_session_by_default(logs):

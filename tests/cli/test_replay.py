@@ -7,7 +7,10 @@ gets ``--db``; explain and replay find the database in the session's record.
 """
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,6 +164,28 @@ def test_replay_bad_input(ran, args, status, message):
     if status == 1:
         assert result.stderr.count("\n") == 1
         assert result.stderr.startswith("wdh-etl replay: ")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
+@SQLITE_ONLY  # a refused URL: the database plays no part
+def test_replay_bad_database_with_stderr_closed_still_exits_2(ran):
+    """``wdh-etl replay --db ... 2>&-``: no stream to say it on, the status all the same."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "work_data_hub.cli.etl",
+            "replay",
+            "--db",
+            "sqlite:///w.db?timeout=-1",
+        ],
+        cwd=ran.root,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(2),
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout
 
 
 @SQLITE_ONLY  # a missing SQLite file

@@ -14,8 +14,9 @@ import os
 import sys
 import threading
 from contextlib import suppress
+from typing import NoReturn
 
-__all__ = ["end_process"]
+__all__ = ["end_now", "end_process"]
 
 
 def end_process(status: int) -> int:
@@ -33,6 +34,14 @@ def end_process(status: int) -> int:
     if sys.gettrace() is not None or sys.getprofile() is not None:
         return status  # a profiler, coverage, a debugger: they write their results at exit
     atexit._run_exitfuncs()  # (CPython's own, as at a normal exit: logging's flush among them)
+    end_now(status)
+
+
+def end_now(status: int) -> NoReturn:
+    """End this process now with ``status``, its output flushed: no exit handler,
+    no teardown. For a status that must hold whatever state the interpreter is in
+    (an interrupted run's 130: see ``cli.etl.program``).
+    """
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:  # (None: started with that stream closed)
             with suppress(OSError, ValueError):  # a reader that went away (a closed pipe)

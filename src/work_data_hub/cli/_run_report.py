@@ -82,7 +82,7 @@ def _report_details(results: list[DomainResult], args: argparse.Namespace, sessi
     if not details:
         return
     text = "".join(f"== {where}\n{detail}\n" for where, detail in details)
-    if args.debug:
+    if args.debug and sys.stderr is not None:  # (None: started with stderr closed)
         sys.stderr.write(text)
         return
     debug_log = args.logs_dir / f"wdh_etl_debug_{session_id}.log"

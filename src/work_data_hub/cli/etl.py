@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import bad_arguments, parse
+from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted
 
 if TYPE_CHECKING:  # the run imports pandas and pandera: only once the arguments are good
     from work_data_hub.workflows import DomainResult, FileResult
@@ -62,45 +63,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     2
     """
     state = _RunState(list(sys.argv[1:] if argv is None else argv), whole_process=argv is None)
-    try:
-        args = parse(state.argv)
-        if args.command == "replay":
-            from work_data_hub.cli import replay
+    with interrupts_kept():
+        try:
+            args = parse(state.argv)
+            if args.command == "replay":
+                from work_data_hub.cli import replay
 
-            status = replay.run(args)
-        else:
-            status = _run(args, state)
-    except KeyboardInterrupt:
-        if state.argv[:1] == ["replay"]:
-            from work_data_hub.cli import replay
+                status = replay.run(args)
+            else:
+                status = _run(args, state)
+            raise_if_interrupted()  # a Ctrl-C that something swallowed: an interrupt all the same
+        except KeyboardInterrupt:
+            if state.argv[:1] == ["replay"]:
+                from work_data_hub.cli import replay
 
-            status = replay.interrupted()
-        else:
-            status = _interrupted(state)
-    if argv is None and status == INTERRUPTED:  # the program: its status is 130, always
-        _exit_now(status)
+                status = replay.interrupted()
+            else:
+                status = _interrupted(state)
     return status
 
 
 def program() -> None:
     """``wdh-etl`` as the program (its entry point): ``main()``, then the process ends
-    at once (``cli._exit.end_process``: 0.2-0.3 s of interpreter teardown saved)."""
-    from work_data_hub.cli._exit import end_process
+    at once (``cli._exit.end_process``: 0.2-0.3 s of interpreter teardown saved).
 
-    sys.exit(end_process(main()))
-
-
-def _exit_now(status: int) -> None:
-    """Exit with ``status`` at once, output flushed.
-
-    An interrupt caught inside some extension's import can leave CPython's
-    "unhandled Ctrl-C" mark set, and then ``sys.exit(130)`` ends the process
-    by SIGINT instead (seen under load while pandas imports): the status a
-    script sees must not depend on where the Ctrl-C landed.
+    An interrupted run ends with 130 at once (``end_now``): an interrupt caught
+    inside some extension's import can leave CPython's "unhandled Ctrl-C" mark
+    set, and then ``sys.exit(130)`` ends the process by SIGINT instead (seen
+    under load while pandas imports). The status a script sees must not depend
+    on where the Ctrl-C landed.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    from work_data_hub.cli._exit import end_now, end_process
+
+    status = main()
+    if status == INTERRUPTED:
+        end_now(status)
+    sys.exit(end_process(status))
 
 
 def _run(args: argparse.Namespace, state: _RunState) -> int:
@@ -209,7 +207,8 @@ def _interrupted(state: _RunState) -> int:
         session = state.session_id
         line = f"wdh-etl: interrupted: {loaded} in session {session}; resume with: {resume}"
     # written directly: an import cut short by Ctrl-C must not be retried to say this
-    sys.stderr.write(line + "\n")
+    if sys.stderr is not None:  # (None: started with stderr closed)
+        sys.stderr.write(line + "\n")
     return 130
 
 
@@ -259,6 +258,7 @@ def _run_domains(
 
         def advance(domain: str, file: FileResult) -> None:
             progress.update(tasks[domain], advance=1, file=file.source_file)
+            raise_if_interrupted()  # the file is done: a swallowed Ctrl-C stops the run here
 
         if args.scheduler is not None:
             return _on_cluster(domains, args.scheduler, options, advance, out)

@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (WorkDataHubError, OSError, SQLAlchemyError) as error:
             say(f"wdh-failures: {error}")
             return 1
-    if args.json and result is not None:
+    if args.json and result is not None and sys.stdout is not None:  # (None: closed)
         from work_data_hub.cli._json_shapes import dumps
 
         sys.stdout.write(dumps(result) + "\n")

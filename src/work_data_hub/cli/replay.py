@@ -92,7 +92,8 @@ def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run ``wdh-etl replay`` with parsed ``args``; return the exit status."""
     if args.db is not None and (problem := database_problem(args.db)):
-        sys.stderr.write(f"wdh-etl replay: {problem}\n")
+        if sys.stderr is not None:  # (None: started with stderr closed)
+            sys.stderr.write(f"wdh-etl replay: {problem}\n")
         return 2
     try:
         return _run(args)
@@ -103,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
 def interrupted() -> int:
     """Say in one line what an interrupted replay leaves; return 130."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
-    sys.stderr.write(
-        "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
-        "replaying again loads nothing twice\n"
-    )
+    if sys.stderr is not None:  # (None: started with stderr closed)
+        sys.stderr.write(
+            "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
+            "replaying again loads nothing twice\n"
+        )
     return 130
 
 

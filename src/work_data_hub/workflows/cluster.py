@@ -176,8 +176,8 @@ def _ctrl_c_held() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught and previous is signal.default_int_handler:
-        raise KeyboardInterrupt
+    if caught and callable(previous):  # Python's handler, or the CLI's (cli._interrupts)
+        previous(signal.SIGINT, None)
 
 
 def _run_unit(unit: Unit, run: WorkerRun, earlier: EarlierEntries | None) -> _Done:

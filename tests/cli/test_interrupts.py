@@ -1,0 +1,87 @@
+"""cli/_interrupts: a Ctrl-C whose KeyboardInterrupt a finalizer swallowed is raised again."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import pytest
+
+from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+class _CtrlCWhenCollected:
+    """Sends this process SIGINT from its finalizer: Python swallows the interrupt."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGINT)  # (runs the handler here, in the finalizer)
+
+
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_raised_at_the_next_safe_point(capsys):
+    with interrupts_kept():
+        _CtrlCWhenCollected()  # collected at once: its KeyboardInterrupt is "ignored"
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_interrupted()
+    assert capsys.readouterr().err == ""  # no "Exception ignored in ...": the run says it
+
+
+def test_a_ctrl_c_already_acted_on_is_not_raised_again():
+    with interrupts_kept():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # what whoever says "interrupted" does
+        raise_if_interrupted()  # nothing: the interrupt is being handled
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # and that is kept
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_outside_the_block_python_s_own_handling_is_back():
+    hook = sys.unraisablehook
+    with interrupts_kept():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert sys.unraisablehook is hook
+    raise_if_interrupted()  # nothing remembered after the block
+
+
+def test_other_unraisable_errors_are_still_reported():
+    seen: list[BaseException | None] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda error: seen.append(error.exc_value)
+    try:
+        with interrupts_kept():
+
+            class Broken:
+                def __del__(self) -> None:
+                    raise ValueError("in a finalizer")
+
+            Broken()
+    finally:
+        sys.unraisablehook = hook
+    assert [type(error) for error in seen] == [ValueError]
+
+
+def test_where_ctrl_c_is_ignored_it_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started with `&`
+    try:
+        with interrupts_kept():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)
+            raise_if_interrupted()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_outside_the_main_thread_nothing_changes():
+    seen = []
+
+    def other() -> None:
+        with interrupts_kept():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]
