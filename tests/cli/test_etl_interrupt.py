@@ -1,5 +1,6 @@
 """Ctrl-C during ``wdh-etl``: one line saying what is loaded and how to resume, exit 130,
-a log that still reads, and a resume that completes the session exactly once.
+a log that still reads, and a resume that completes the session exactly once
+(``wdh-failures``, read-only: one line, 130).
 
 Real runs over generated sources big enough to be interrupted between their
 first committed file and their last; the signal is sent once the ledger
@@ -22,10 +23,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy
 
-from tests.helpers import query, wdh_failures
+from tests.helpers import query, wdh_failures, write_two_sessions
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.samples.generate import generate
 
@@ -162,15 +164,18 @@ def test_ctrl_c_with_worker_processes_prints_no_traceback(big, tmp_path, db_url,
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
-def _interrupt_while_importing(command: list[str], cwd: Path) -> tuple[int, list[str]]:
-    """Run ``command``, send Ctrl-C while it imports pandas; its status and stderr lines."""
+def _interrupt_while_importing(
+    command: list[str], cwd: Path, module: str = "work_data_hub.cli.etl"
+) -> tuple[int, list[str]]:
+    """Run ``command`` (of ``module``), send Ctrl-C while it imports pandas; its status
+    and stderr lines."""
     # The smallest pipe (one page) for its stderr: the command blocks on its import
     # report until this test has read it, so however slow this test is, the command
     # is at most a few imports past the line this test acts on.
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, _F_SETPIPE_SZ, 4096)
     run = subprocess.Popen(
-        [sys.executable, "-m", "work_data_hub.cli.etl", *command],
+        [sys.executable, "-m", module, *command],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=write_end,
@@ -204,6 +209,15 @@ def test_ctrl_c_while_a_replay_imports_its_modules_is_one_line(tmp_path):
     assert status == 130
     assert len(said) == 1
     assert said[0].startswith("wdh-etl replay: interrupted: ")
+
+
+def test_ctrl_c_while_wdh_failures_works_is_one_line(tmp_path):
+    """``wdh-failures`` (read-only: nothing to resume) says it was interrupted, no traceback."""
+    write_two_sessions(tmp_path / "logs", pd.DataFrame({"a": ["1", "2", "3"]}))
+    status, said = _interrupt_while_importing(
+        ["summary"], tmp_path, module="work_data_hub.cli.failures"
+    )
+    assert (status, said) == (130, ["wdh-failures: interrupted"])
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,25 @@ that imported pandas, pandera and SQLAlchemy, 0.25-0.28 s with Dask (measured
 on this project's whole runs), for nothing: the process is ending. A program
 that has flushed its output, run its exit handlers and left no thread Python
 would wait for can end at once (``os._exit``) with the same status.
+
+A command interrupted (Ctrl-C) ends with 130 and one line, never a traceback.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import suppress
-from typing import NoReturn
+from typing import Final, NoReturn
 
-__all__ = ["end_now", "end_process"]
+__all__ = ["INTERRUPTED", "end_now", "end_process", "run_program"]
+
+#: The exit status of an interrupted command (128 + SIGINT, as shells report it).
+INTERRUPTED: Final = 130
 
 
 def end_process(status: int) -> int:
@@ -47,3 +54,26 @@ def end_now(status: int) -> NoReturn:
             with suppress(OSError, ValueError):  # a reader that went away (a closed pipe)
                 stream.flush()
     os._exit(status)
+
+
+def run_program(main: Callable[[], int], name: str) -> NoReturn:
+    """``main()`` as the whole process of the command ``name`` (its entry point):
+    it ends as ``end_process`` ends it. A Ctrl-C that ``main`` did not handle
+    itself is one line (``wdh-failures: interrupted``), no traceback.
+
+    Status 130 ends the process at once (``end_now``): an interrupt caught
+    inside some extension's import can leave CPython's "unhandled Ctrl-C"
+    mark set, and then ``sys.exit(130)`` ends the process by SIGINT instead
+    (seen under load while pandas imports). The status a script sees must not
+    depend on where the Ctrl-C landed.
+    """
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
+        if sys.stderr is not None:  # (None: started with stderr closed)
+            sys.stderr.write(f"{name}: interrupted\n")
+        status = INTERRUPTED
+    if status == INTERRUPTED:
+        end_now(status)
+    sys.exit(end_process(status))

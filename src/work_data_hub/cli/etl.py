@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import bad_arguments, parse
+from work_data_hub.cli._exit import INTERRUPTED
 from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted
 
 if TYPE_CHECKING:  # the run imports pandas and pandera: only once the arguments are good
@@ -50,10 +51,6 @@ class _RunState:
     db_url: str | None = None
     running: bool = False
     whole_process: bool = False  # run as the program (not called from Python)
-
-
-#: The exit status of an interrupted run (128 + SIGINT, as shells report it).
-INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,20 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def program() -> None:
     """``wdh-etl`` as the program (its entry point): ``main()``, then the process ends
-    at once (``cli._exit.end_process``: 0.2-0.3 s of interpreter teardown saved).
+    at once (``cli._exit.run_program``: 0.2-0.3 s of interpreter teardown saved)."""
+    from work_data_hub.cli._exit import run_program
 
-    An interrupted run ends with 130 at once (``end_now``): an interrupt caught
-    inside some extension's import can leave CPython's "unhandled Ctrl-C" mark
-    set, and then ``sys.exit(130)`` ends the process by SIGINT instead (seen
-    under load while pandas imports). The status a script sees must not depend
-    on where the Ctrl-C landed.
-    """
-    from work_data_hub.cli._exit import end_now, end_process
-
-    status = main()
-    if status == INTERRUPTED:
-        end_now(status)
-    sys.exit(end_process(status))
+    run_program(main, "wdh-etl")
 
 
 def _run(args: argparse.Namespace, state: _RunState) -> int:
@@ -209,7 +196,7 @@ def _interrupted(state: _RunState) -> int:
     # written directly: an import cut short by Ctrl-C must not be retried to say this
     if sys.stderr is not None:  # (None: started with stderr closed)
         sys.stderr.write(line + "\n")
-    return 130
+    return INTERRUPTED
 
 
 def workers_for(jobs: int, units: int) -> int:

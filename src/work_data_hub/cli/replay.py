@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem
+from work_data_hub.cli._exit import INTERRUPTED
 from work_data_hub.cli.failures import add_selection_options, selection
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def interrupted() -> int:
             "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
             "replaying again loads nothing twice\n"
         )
-    return 130
+    return INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
