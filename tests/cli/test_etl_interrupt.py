@@ -259,25 +259,29 @@ def test_ctrl_c_on_a_cluster_logs_the_failures_of_every_file_it_loaded(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
-@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
-def test_ctrl_c_mid_run_with_an_output_closed_ends_with_130(big, tmp_path, closed):
-    """``wdh-etl ... >&-`` (or ``2>&-``) interrupted: still 130, and the one line
-    where there is a stderr to say it."""
+@pytest.mark.parametrize("output", ["stdout closed", "stderr closed", "stderr's reader gone"])
+def test_ctrl_c_mid_run_with_nowhere_to_say_it_ends_with_130(big, tmp_path, output):
+    """``wdh-etl ... >&-`` (or ``2>&-``, or ``2>&1 | tee`` where the same Ctrl-C ended
+    ``tee``) interrupted: still 130, and the one line where there is a stderr to say it."""
     sources, _ = big
     db_url = f"sqlite:///{tmp_path / 'w.db'}"
     command = [
         sys.executable, "-m", "work_data_hub.cli.etl", "--all-domains", "--source", str(sources),
         "--db", db_url, "--logs-dir", str(tmp_path / "logs"), "--plain",
     ]  # fmt: skip
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # (a pipe nobody reads: writing to it fails with EPIPE)
+    closed = {"stdout closed": 1, "stderr closed": 2}.get(output)
     run = subprocess.Popen(
         command,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL if closed == 1 else subprocess.PIPE,
-        stderr=subprocess.PIPE if closed == 1 else subprocess.DEVNULL,
+        stderr={1: subprocess.PIPE, 2: subprocess.DEVNULL}.get(closed, write_end),  # type: ignore[arg-type]
         text=True,
         start_new_session=True,
-        preexec_fn=lambda: os.close(closed),
+        preexec_fn=None if closed is None else lambda: os.close(closed),
     )
+    os.close(write_end)
     _after_a_first_load(run, db_url)
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=300)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
+import textwrap
 import threading
 
 import pytest
@@ -28,14 +30,13 @@ def test_a_ctrl_c_swallowed_by_a_finalizer_is_raised_at_the_next_safe_point(caps
     assert capsys.readouterr().err == ""  # no "Exception ignored in ...": the run says it
 
 
-def test_a_ctrl_c_already_acted_on_is_not_raised_again():
+def test_a_ctrl_c_already_acted_on_is_not_raised_again_and_the_caller_gets_ctrl_c_back():
     with interrupts_kept():
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # what whoever says "interrupted" does
         raise_if_interrupted()  # nothing: the interrupt is being handled
-    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # and that is kept
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (main() in a notebook)
 
 
 def test_outside_the_block_python_s_own_handling_is_back():
@@ -85,3 +86,29 @@ def test_outside_the_main_thread_nothing_changes():
     thread.start()
     thread.join()
     assert seen == [signal.default_int_handler]
+
+
+#: A command (``wdh-failures sessions``) whose exit handler gets a Ctrl-C: after its
+#: work, while its process ends, where Python would print "Exception ignored in
+#: atexit callback" and still exit 0.
+_CTRL_C_WHILE_ENDING = textwrap.dedent(
+    """
+    import atexit, runpy, signal, sys
+
+    atexit.register(signal.raise_signal, signal.SIGINT)
+    sys.argv = ["wdh-failures", "sessions"]
+    runpy.run_module("work_data_hub.cli.failures", run_name="__main__")
+    """
+)
+
+
+def test_a_ctrl_c_while_the_process_ends_is_one_line_and_130(tmp_path):
+    (tmp_path / "logs").mkdir()  # no session yet: exit 0, had it not been for the Ctrl-C
+    ended = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_ENDING],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (ended.returncode, ended.stderr) == (130, "wdh-failures: interrupted\n")

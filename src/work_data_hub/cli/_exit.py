@@ -58,21 +58,35 @@ def end_now(status: int) -> NoReturn:
 
 def run_program(main: Callable[[], int], name: str) -> NoReturn:
     """``main()`` as the whole process of the command ``name`` (its entry point):
-    it ends as ``end_process`` ends it. A Ctrl-C that ``main`` did not handle
-    itself is one line (``wdh-failures: interrupted``), no traceback.
+    it ends as ``end_process`` ends it. A Ctrl-C that ``main`` did not say
+    itself, one that something swallowed (``cli._interrupts``) and one after
+    the work (while the process ends) are one line, ``wdh-failures:
+    interrupted``, and 130: never a traceback, never 0.
 
     Status 130 ends the process at once (``end_now``): an interrupt caught
     inside some extension's import can leave CPython's "unhandled Ctrl-C"
     mark set, and then ``sys.exit(130)`` ends the process by SIGINT instead
-    (seen under load while pandas imports). The status a script sees must not
-    depend on where the Ctrl-C landed.
+    (seen under load while pandas imports).
     """
+    from work_data_hub.cli._interrupts import (
+        keep_interrupts,
+        on_ctrl_c_from_now,
+        raise_if_interrupted,
+        say_last,
+    )
+
+    def ended_by_ctrl_c() -> None:
+        say_last(f"{name}: interrupted")
+        end_now(INTERRUPTED)
+
+    keep_interrupts()
     try:
         status = main()
+        raise_if_interrupted()
+        on_ctrl_c_from_now(ended_by_ctrl_c)  # (inside the try: a Ctrl-C before it is caught)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
-        if sys.stderr is not None:  # (None: started with stderr closed)
-            sys.stderr.write(f"{name}: interrupted\n")
+        say_last(f"{name}: interrupted")
         status = INTERRUPTED
     if status == INTERRUPTED:
         end_now(status)

@@ -1,12 +1,16 @@
-"""Ctrl-C that reaches the run even when Python loses its ``KeyboardInterrupt``.
+"""Ctrl-C that reaches the command even when Python loses its ``KeyboardInterrupt``.
 
 Python raises a SIGINT's ``KeyboardInterrupt`` wherever the main thread is.
 When that is a finalizer the garbage collector runs (a weakref callback, a
 ``__del__``: SQLAlchemy's event registry has one), Python prints "Exception
 ignored in ..." and the run goes on as if no Ctrl-C came: 2 of 20 runs
 interrupted at random moments here went on to load every file and exit 0.
-Within ``interrupts_kept`` a Ctrl-C is also remembered, and
+While interrupts are kept, a Ctrl-C is also remembered, and
 ``raise_if_interrupted`` raises it again at the next safe point (after a file).
+
+A command's process keeps them for good (``keep_interrupts``, from its entry
+point); ``wdh-etl``'s ``main`` called from Python keeps them for the call
+(``interrupts_kept``) and gives the caller its handlers back.
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["interrupts_kept", "raise_if_interrupted"]
+__all__ = [
+    "interrupts_kept",
+    "keep_interrupts",
+    "on_ctrl_c_from_now",
+    "raise_if_interrupted",
+    "say_last",
+]
 
 
 class _Received:
-    """Whether a Ctrl-C came while ``interrupts_kept`` was in force."""
+    """Whether a Ctrl-C came while interrupts were kept."""
 
     sigint = False
 
@@ -32,32 +42,42 @@ def _on_sigint(number: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def interrupts_kept() -> Iterator[None]:
-    """Within: Ctrl-C raises ``KeyboardInterrupt`` as usual and is remembered,
-    and a finalizer that swallows it prints nothing (the run says it once).
-
-    Nothing changes where Ctrl-C is ignored (a job started with ``&`` by a
-    shell without job control) or outside the main thread.
-
-    >>> with interrupts_kept():
-    ...     raise_if_interrupted()  # no Ctrl-C came: nothing happens
+def keep_interrupts() -> bool:
+    """From now on Ctrl-C raises ``KeyboardInterrupt`` as usual and is remembered,
+    and a finalizer that swallows it prints nothing (the command says it once).
+    True if so; False, changing nothing, where Ctrl-C is ignored (a job started
+    with ``&`` by a shell without job control), is someone else's, or outside
+    the main thread.
     """
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     ):
+        return False
+    _Received.sigint = False
+    sys.unraisablehook = _quiet_about_interrupts(sys.unraisablehook)
+    signal.signal(signal.SIGINT, _on_sigint)
+    return True
+
+
+@contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """``keep_interrupts`` for the block; after it, Python's own handling again
+    (the handler and hook there before; SIGINT no longer ignored if the block
+    ignored it to say an interrupt). Inside a command's process, which keeps
+    them for good already, nothing changes.
+
+    >>> with interrupts_kept():
+    ...     raise_if_interrupted()  # no Ctrl-C came: nothing happens
+    """
+    hook = sys.unraisablehook
+    if not keep_interrupts():
         yield
         return
-    _Received.sigint = False
-    hook = sys.unraisablehook
-    sys.unraisablehook = _quiet_about_interrupts(hook)
-    signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGINT) is _on_sigint:  # (SIG_IGN: the interrupt is being said)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.unraisablehook = hook
         _Received.sigint = False
 
@@ -67,6 +87,27 @@ def raise_if_interrupted() -> None:
     (whoever acts on one ignores the next: ``signal.SIG_IGN``)."""
     if _Received.sigint and signal.getsignal(signal.SIGINT) is _on_sigint:
         raise KeyboardInterrupt
+
+
+def on_ctrl_c_from_now(act: Callable[[], object]) -> None:
+    """From now on a Ctrl-C calls ``act()`` instead of raising, if interrupts are
+    kept and none has been acted on: for a command whose work is done and whose
+    process is ending, where a ``KeyboardInterrupt`` could only be a traceback
+    (or be swallowed by an exit handler)."""
+    if signal.getsignal(signal.SIGINT) is _on_sigint:
+        signal.signal(signal.SIGINT, lambda number, frame: act())
+
+
+def say_last(line: str) -> None:
+    """Write ``line`` to stderr if there is one that takes it: a process started
+    with stderr closed, or whose reader went with the same Ctrl-C (``| tee``),
+    still ends with its status."""
+    if sys.stderr is not None:
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _quiet_about_interrupts(

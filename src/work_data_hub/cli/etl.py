@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import bad_arguments, parse
 from work_data_hub.cli._exit import INTERRUPTED
-from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted
+from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted, say_last
 
 if TYPE_CHECKING:  # the run imports pandas and pandera: only once the arguments are good
     from work_data_hub.workflows import DomainResult, FileResult
@@ -193,9 +193,7 @@ def _interrupted(state: _RunState) -> int:
         resume = _resume_command(state.argv, state.session_id)
         session = state.session_id
         line = f"wdh-etl: interrupted: {loaded} in session {session}; resume with: {resume}"
-    # written directly: an import cut short by Ctrl-C must not be retried to say this
-    if sys.stderr is not None:  # (None: started with stderr closed)
-        sys.stderr.write(line + "\n")
+    say_last(line)  # (not console.say: an import cut short by Ctrl-C must not be retried)
     return INTERRUPTED
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem
 from work_data_hub.cli._exit import INTERRUPTED
+from work_data_hub.cli._interrupts import say_last
 from work_data_hub.cli.failures import add_selection_options, selection
 
 if TYPE_CHECKING:
@@ -105,11 +106,10 @@ def run(args: argparse.Namespace) -> int:
 def interrupted() -> int:
     """Say in one line what an interrupted replay leaves; return 130."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
-    if sys.stderr is not None:  # (None: started with stderr closed)
-        sys.stderr.write(
-            "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
-            "replaying again loads nothing twice\n"
-        )
+    say_last(
+        "wdh-etl replay: interrupted: what it loaded stays loaded, each file's rows whole; "
+        "replaying again loads nothing twice"
+    )
     return INTERRUPTED
 
 
