@@ -39,6 +39,19 @@ def test_a_ctrl_c_already_acted_on_is_not_raised_again_and_the_caller_gets_ctrl_
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (main() in a notebook)
 
 
+def test_a_caller_s_own_handler_is_given_back_after_an_interrupt_was_said():
+    def callers(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, callers)  # (a caller's own: nothing kept)
+    try:
+        with interrupts_kept():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # what saying "interrupted" does
+        assert signal.getsignal(signal.SIGINT) is callers
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_outside_the_block_python_s_own_handling_is_back():
     hook = sys.unraisablehook
     with interrupts_kept():

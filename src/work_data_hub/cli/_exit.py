@@ -76,6 +76,7 @@ def run_program(main: Callable[[], int], name: str) -> NoReturn:
     )
 
     def ended_by_ctrl_c() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the same one line
         say_last(f"{name}: interrupted")
         end_now(INTERRUPTED)
 

@@ -71,8 +71,14 @@ def interrupts_kept() -> Iterator[None]:
     ...     raise_if_interrupted()  # no Ctrl-C came: nothing happens
     """
     hook = sys.unraisablehook
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
     if not keep_interrupts():
-        yield
+        try:
+            yield
+        finally:  # a caller's own handler, which saying an interrupt set aside (SIG_IGN)
+            if callable(previous) and previous is not _on_sigint:
+                signal.signal(signal.SIGINT, previous)
         return
     try:
         yield
