@@ -32,8 +32,8 @@ def end_process(status: int) -> int:
     for the usual exit, while a thread that Python would wait for still runs or
     a tracer or profiler is set (``python -m cProfile``, coverage, pdb).
 
-    The entry point of a command (``wdh-etl``), never a function a caller of
-    the library calls: ``sys.exit(end_process(main()))``.
+    The end of a command's process (``run_program``'s last step), never a
+    function a caller of the library calls.
     """
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]
     if any(thread.is_alive() and not thread.daemon for thread in others):
@@ -47,7 +47,7 @@ def end_process(status: int) -> int:
 def end_now(status: int) -> NoReturn:
     """End this process now with ``status``, its output flushed: no exit handler,
     no teardown. For a status that must hold whatever state the interpreter is in
-    (an interrupted run's 130: see ``cli.etl.program``).
+    (an interrupted command's 130: see ``run_program``).
     """
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:  # (None: started with that stream closed)
@@ -60,7 +60,7 @@ def run_program(main: Callable[[], int], name: str) -> NoReturn:
     """``main()`` as the whole process of the command ``name`` (its entry point):
     it ends as ``end_process`` ends it. A Ctrl-C that ``main`` did not say
     itself, one that something swallowed (``cli._interrupts``) and one after
-    the work (while the process ends) are one line, ``wdh-failures:
+    the work (while the process ends) are one line, ``<name>:
     interrupted``, and 130: never a traceback, never 0.
 
     Status 130 ends the process at once (``end_now``): an interrupt caught
