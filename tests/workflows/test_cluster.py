@@ -23,6 +23,7 @@ from tests.reliability.test_etl_crash import ROW_KEY, _tables
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.io.scheduler import open_cluster
 from work_data_hub.samples.generate import generate
+from work_data_hub.workflows.cluster import _stop_the_rest
 
 distributed = pytest.importorskip("distributed")
 
@@ -319,3 +320,39 @@ def test_a_load_whose_failures_the_log_lacks_runs_again_on_resume(
     }
     assert statuses == {"loaded"}
     _same_as_serial(db_url, log, *_serial(tmp_path, sources, make_db_url))
+
+
+def _mark_and_wait(marker: str, seconds: float) -> str:
+    """A task that leaves ``marker`` the moment it starts."""
+    Path(marker).touch()
+    time.sleep(seconds)
+    return marker
+
+
+def test_after_a_ctrl_c_no_task_starts_that_the_client_does_not_wait_for(tmp_path, cluster):
+    """The stop after a Ctrl-C is one step in the scheduler: every task it does not
+    return (for the client to wait for and log) is cancelled before it starts. A look,
+    then a cancel, let a queued task start in between and load its file unlogged."""
+    markers = [str(tmp_path / f"task{i}") for i in range(12)]
+    keys = [f"wdh-file-stop{os.getpid()} {i}" for i in range(12)]
+    futures = cluster.map(_mark_and_wait, markers, [0.3] * 12, key=keys)
+    while not any(Path(marker).exists() for marker in markers):
+        time.sleep(0.01)
+
+    def look_then_cancel(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the stop looked at the tasks and cancelled in two steps")
+
+    processing, cluster.processing = cluster.processing, look_then_cancel
+    try:
+        started = _stop_the_rest(cluster, futures)
+    finally:
+        cluster.processing = processing
+    assert 1 <= len(started) < len(futures)
+    assert sorted(cluster.gather(started)) == sorted(markers[keys.index(f.key)] for f in started)
+    deadline = time.monotonic() + 120  # (the cluster settles: nothing of ours left running)
+    while any(key in keys for ks in cluster.processing().values() for key in ks):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ran = {marker for marker in markers if Path(marker).exists()}
+    assert ran == {markers[keys.index(future.key)] for future in started}
+    assert all(future.status == "cancelled" for future in futures if future not in started)

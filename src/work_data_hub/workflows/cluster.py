@@ -126,15 +126,34 @@ def run_on_cluster(
             finish(future)
     except KeyboardInterrupt:  # the files being loaded finish and are logged; no more start
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits as well
-        running = {key for keys in client.processing().values() for key in keys}
-        last = [f for f in tasks if f.done() or f.key in running]
-        # (a queued task the scheduler starts between the look above and this cancel
-        # loads its file, unlogged: a resume runs it again, as a killed client's load)
-        client.cancel([future for future in tasks if future not in last])
-        for future in as_completed(last):
+        for future in as_completed(_stop_the_rest(client, list(tasks))):
             finish(future)
         raise
     return collect(plan, done)
+
+
+def _stop_the_rest(client: Any, futures: list[Any]) -> list[Any]:
+    """The ``futures`` whose tasks started (or ended); the others cancelled, so that
+    none of them starts. One step in the scheduler's own loop: a look at the
+    tasks, then a cancel, would let a queued task start in between and load its
+    file, unlogged (a resume would run it again, as a killed client's load)."""
+
+    def started_and_cancel_the_rest(keys: list[str], client: str, dask_scheduler: Any) -> list[str]:
+        # (defined here, so that it travels by value: a scheduler needs no work_data_hub)
+        begun = ("processing", "memory", "erred")
+        started = [k for k in keys if getattr(dask_scheduler.tasks.get(k), "state", "") in begun]
+        rest = sorted(set(keys) - set(started))
+        dask_scheduler.stimulus_cancel(rest, client, False, "wdh-etl interrupted", "")
+        return started
+
+    keys = [future.key for future in futures]
+    try:
+        started = set(client.run_on_scheduler(started_and_cancel_the_rest, keys, client.id))
+    except Exception:  # a scheduler whose cancel takes other arguments: look, then cancel
+        running = {key for keys in client.processing().values() for key in keys}
+        started = {f.key for f in futures if f.done() or f.key in running}
+        client.cancel([future for future in futures if future.key not in started])
+    return [future for future in futures if future.key in started]
 
 
 def _outcome(future: Any, unit: Unit) -> _Done | FileResult:
