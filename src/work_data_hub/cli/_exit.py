@@ -76,7 +76,7 @@ def run_program(main: Callable[[], int], name: str) -> NoReturn:
     )
 
     def ended_by_ctrl_c() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the same one line
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
         say_last(f"{name}: interrupted")
         end_now(INTERRUPTED)
 
@@ -86,9 +86,7 @@ def run_program(main: Callable[[], int], name: str) -> NoReturn:
         raise_if_interrupted()
         on_ctrl_c_from_now(ended_by_ctrl_c)  # (inside the try: a Ctrl-C before it is caught)
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the line short
-        say_last(f"{name}: interrupted")
-        status = INTERRUPTED
+        ended_by_ctrl_c()
     if status == INTERRUPTED:
         end_now(status)
     sys.exit(end_process(status))

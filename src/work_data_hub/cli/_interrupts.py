@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 __all__ = [
@@ -109,11 +109,9 @@ def say_last(line: str) -> None:
     with stderr closed, or whose reader went with the same Ctrl-C (``| tee``),
     still ends with its status."""
     if sys.stderr is not None:
-        try:
+        with suppress(OSError, ValueError):
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
 
 
 def _quiet_about_interrupts(

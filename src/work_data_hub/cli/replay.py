@@ -18,7 +18,6 @@ import argparse
 import json
 import shlex
 import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,8 +93,7 @@ def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run ``wdh-etl replay`` with parsed ``args``; return the exit status."""
     if args.db is not None and (problem := database_problem(args.db)):
-        if sys.stderr is not None:  # (None: started with stderr closed)
-            sys.stderr.write(f"wdh-etl replay: {problem}\n")
+        say_last(f"wdh-etl replay: {problem}")
         return 2
     try:
         return _run(args)
