@@ -1,8 +1,10 @@
-"""Test-wide settings: hypothesis profiles (``ci`` under CI, ``dev`` otherwise)."""
+"""Test-wide settings: hypothesis profiles (``ci`` under CI, ``dev`` otherwise);
+commands started by the tests take Ctrl-C as from a terminal."""
 
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+# A test run started in the background by a shell without job control (`make test &`
+# in a script, some CI runners) has SIGINT ignored, and every command it starts
+# inherits that: the commands would rightly go on through the Ctrl-C tests' SIGINTs
+# (exit 0, all files loaded). The commands must start as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # -- databases: every test that touches one runs on SQLite and on PostgreSQL ----------
