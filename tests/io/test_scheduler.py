@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -117,34 +118,102 @@ def test_a_dashboard_nobody_serves_is_no_dashboard():
     assert dashboard_link(SimpleNamespace(dashboard_link="http://127.0.0.1:9/status")) is None
 
 
-def _imported(module: str) -> bool:
+_WORKERS_START = r"""
+import gc, json, sys
+from work_data_hub.io.scheduler import open_cluster
+
+def imported(module):
     return module in sys.modules
 
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers on Linux only")
-def test_a_local_cluster_s_workers_start_with_the_run_s_imports(capfd):
-    """Forked from the run's process: no second import of pandas, pyarrow and the
-    domains per worker, and what a worker holds once started is frozen out of the
-    cycle collector's walks; output the run had not written yet is not written
-    again by a worker."""
-    pytest.importorskip("distributed")
-    import work_data_hub.workflows.cluster  # noqa: F401  (what a run has imported)
-
+if __name__ == "__main__":
+    tasks = "work_data_hub.workflows.cluster"
     print("written once", end="", flush=False)
+    seen = {}
+    with open_cluster("local:2", worker_imports=[tasks]) as client:
+        client.wait_for_workers(2, timeout=60)
+        seen["found"] = list(client.run(imported, tasks).values())
+        seen["frozen"] = list(client.run(gc.get_freeze_count).values())
+        client.restart()  # workers that start again start with the imports too
+        client.wait_for_workers(2, timeout=60)
+        seen["again"] = list(client.run(imported, tasks).values())
+        seen["frozen_again"] = list(client.run(gc.get_freeze_count).values())
+    seen["run_frozen"] = gc.get_freeze_count()
+    seen["run_imported"] = imported(tasks)
+    with open(sys.argv[1], "w") as out:
+        json.dump(seen, out)
+"""
+
+
+def _run_script(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` as a program of its own (its own fork server), in its own process group,
+    killed whole if it hangs."""
+    path = tmp_path / "script.py"
+    path.write_text(script)
+    run = subprocess.Popen(
+        [sys.executable, str(path), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = run.communicate(timeout=300)  # a hang: its start takes seconds
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        out, err = run.communicate()
+        pytest.fail(f"hung: still running after 300 s\n{err}")
+    return subprocess.CompletedProcess(run.args, run.returncode, out, err)
+
+
+def test_a_local_cluster_s_workers_start_with_the_run_s_imports(tmp_path):
+    """Forked from one server that imported the run's tasks: no import of pandas,
+    pyarrow and the domains per worker, and what a worker holds once started is
+    frozen out of the cycle collector's walks; output the run had not written yet
+    is not written again by a worker."""
+    pytest.importorskip("distributed")
+    seen_at = tmp_path / "seen.json"
+    run = _run_script(_WORKERS_START, tmp_path, str(seen_at))
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(seen_at.read_text())
+    assert seen["found"] == [True, True]
+    assert seen["again"] == [True, True]
+    assert min(seen["frozen"]) > 10_000, seen
+    assert min(seen["frozen_again"]) > 10_000, seen
+    assert seen["run_frozen"] == 0  # (the run's own process: not open_cluster's to freeze)
+    assert run.stdout == "written once"
+
+
+_IMPORT_HELD = r"""
+import os, sys, threading, time
+
+def imports_held():
+    import held  # noqa: F401
+    return os.getpid()
+
+if __name__ == "__main__":
+    from work_data_hub.io.scheduler import open_cluster
+
+    sys.path.insert(0, sys.argv[1])
+    with open(os.path.join(sys.argv[1], "held.py"), "w") as module:
+        module.write(f"import time\nif __import__('os').getpid() == {os.getpid()}:\n")
+        module.write("    time.sleep(3600)\n")  # in the run: an import that never ends
+    threading.Thread(target=lambda: __import__("held"), daemon=True).start()
+    time.sleep(0.2)  # the thread holds the module's import lock now
     with open_cluster("local:2") as client:
         client.wait_for_workers(2, timeout=60)
-        found = client.run(_imported, "work_data_hub.workflows.cluster")
-        frozen = client.run(gc.get_freeze_count)
-        client.restart()  # workers that start again start from the run's imports too
-        client.wait_for_workers(2, timeout=60)
-        again = client.run(_imported, "work_data_hub.workflows.cluster")
-        frozen_again = client.run(gc.get_freeze_count)
-    assert list(found.values()) == [True, True]
-    assert list(again.values()) == [True, True]
-    assert gc.get_freeze_count() == 0  # (the run's own process: not this test's to freeze)
-    assert min(frozen.values()) > 10_000, frozen
-    assert min(frozen_again.values()) > 10_000, frozen_again
-    assert capfd.readouterr().out == "written once"
+        print(sorted(client.run(imports_held).values()))
+"""
+
+
+def test_a_thread_of_the_run_in_the_middle_of_an_import_does_not_hang_the_workers(tmp_path):
+    """A worker forked from the run itself inherits a lock one of the run's threads
+    held (here a module's import lock: CPython does not reset it in the child), and
+    hangs for good when it takes it: the cluster never starts (this hung a CI run).
+    The workers are forked from a server of their own."""
+    pytest.importorskip("distributed")
+    run = _run_script(_IMPORT_HELD, tmp_path, str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)) == 2, run.stdout  # the two workers' pids
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers on Linux only")

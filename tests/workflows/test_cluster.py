@@ -20,6 +20,7 @@ import pytest
 
 from tests.helpers import ROOT, SESSION, SQLITE_ONLY, table_names, wdh_etl
 from tests.reliability.test_etl_crash import ROW_KEY, _tables
+from work_data_hub.cli.etl import CLUSTER_TASKS
 from work_data_hub.infrastructure.validation import read_failures
 from work_data_hub.io.scheduler import open_cluster
 from work_data_hub.samples.generate import generate
@@ -31,8 +32,8 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[distributed.Client]:
     """Two single-threaded worker processes with nannies (restarted when killed), as
-    ``--scheduler local:2`` starts them (forked from this process, on Linux)."""
-    with open_cluster("local:2") as client:
+    ``--scheduler local:2`` starts them (forked from a server of their own, on Linux)."""
+    with open_cluster("local:2", worker_imports=CLUSTER_TASKS) as client:
         yield client
 
 

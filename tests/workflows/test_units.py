@@ -80,6 +80,7 @@ def test_a_cluster_starts_files_largest_first_each_as_a_worker_frees_up(tmp_path
     distributed = pytest.importorskip("distributed")
     from distributed.diagnostics.plugin import SchedulerPlugin
 
+    from work_data_hub.cli.etl import CLUSTER_TASKS
     from work_data_hub.io.scheduler import open_cluster
     from work_data_hub.workflows.cluster import run_on_cluster
 
@@ -90,7 +91,7 @@ def test_a_cluster_starts_files_largest_first_each_as_a_worker_frees_up(tmp_path
     assert load_reference(db, sources / "reference", domains) == {}
     files = [p for d in domains for p in sorted((sources / d).iterdir())]
     by_size = [f"{p.parent.name}/{p.name}" for p in sorted(files, key=lambda p: -parse_size(p))]
-    with open_cluster("local:2") as client:
+    with open_cluster("local:2", worker_imports=CLUSTER_TASKS) as client:
         client.wait_for_workers(2, timeout=60)
         plugin = type("MostOnOneWorker", (_MostOnOneWorker, SchedulerPlugin), {})()
         client.register_plugin(plugin)

@@ -24,7 +24,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,8 @@ __all__ = ["main", "program", "workers_for"]
 
 #: At most this many worker processes per CPU, however many --jobs ask for.
 WORKERS_PER_CPU = 4
+#: What a cluster's tasks run: a local cluster's workers start with it imported.
+CLUSTER_TASKS = ("work_data_hub.workflows.cluster",)
 
 
 @dataclass
@@ -95,6 +97,11 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     if problem:
         say(f"wdh-etl: {problem}")
         return 2
+    if args.scheduler is not None:  # a local cluster's workers: their imports start now
+        from work_data_hub.io.scheduler import parse_scheduler, start_worker_server
+
+        if parse_scheduler(args.scheduler)[0] is None:
+            start_worker_server(CLUSTER_TASKS)
     from work_data_hub.cli._run_report import report
     from work_data_hub.cli.console import make_console
     from work_data_hub.domain.registry import DOMAINS
@@ -128,9 +135,6 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     _save_record(args, session_id, db_url, reference, requested)
     state.running = True
     if state.whole_process:  # it runs one job: the collector need not walk the imports
-        if args.scheduler is not None:  # nor Dask's, which a local cluster's workers fork with
-            with suppress(ImportError):  # (a broken install: the cluster's opening says so)
-                import distributed  # noqa: F401
         freeze_imports()
     finished = {r.domain: r for r in _run_domains(runnable, args, session_id, db_url, out)}
     results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in requested]
@@ -277,7 +281,7 @@ def _on_cluster(
 
     with ExitStack() as stack:
         try:
-            client = stack.enter_context(open_cluster(scheduler))
+            client = stack.enter_context(open_cluster(scheduler, worker_imports=CLUSTER_TASKS))
         except Exception as error:  # no scheduler there, or no local cluster: no domain runs
             message, detail = describe_error(error)
             problem = f"Dask cluster {scheduler}: {message}"

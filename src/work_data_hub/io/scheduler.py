@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.util import find_spec
 from typing import Any, Final
@@ -21,15 +21,27 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["dashboard_link", "open_cluster", "parse_scheduler", "workers_can_share"]
+__all__ = [
+    "dashboard_link",
+    "open_cluster",
+    "parse_scheduler",
+    "start_worker_server",
+    "workers_can_share",
+]
 
 _LOCAL = re.compile(r"local:(\d+)")
 _ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:]+\]|[^\s/:\[\]]+)(:\d+)?/?")
 _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
-#: A local cluster's settings (on Linux): workers forked from the run's process,
-#: which has imported pandas, pyarrow and the domains (a spawned worker imports
-#: them again: about 1 s and 4 s of CPU of a two-worker run here), and the
-#: scheduler sending a worker a queued task only when a thread of it is free
+_FORK_SERVER: Final = sys.platform == "linux"
+#: What every local worker starts with, besides the run's tasks: Ctrl-C left to
+#: the run, and Dask's worker process.
+_WORKER_START: Final = ("work_data_hub.io._worker_server", "distributed.nanny")
+#: A local cluster's settings (on Linux): workers forked from a fork server that
+#: imported pandas, pyarrow and the run's tasks once (``start_worker_server``; a
+#: spawned worker imports them again: about 1 s and 4 s of CPU of a two-worker
+#: run here; a worker forked from the run's own process, which has threads, can
+#: inherit a lock one of them held and hang for good), and the scheduler sending
+#: a worker a queued task only when a thread of it is free
 #: (Dask's 1.1 sent a second one to wait on a busy worker). Dask's housekeeping
 #: comes less often: the event loops' health check (a warning the run silences)
 #: every 1 s, not 20 ms, in each of the run's and the workers' servers; the
@@ -37,7 +49,7 @@ _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 #: Each wake-up takes the GIL from a task; together, on a whole run of 9 files
 #: on 2 workers (``farm-bench``, 8 pairs): 2.6% of its CPU, 1.9% of its time.
 _LOCAL_CONFIG: Final = {
-    "distributed.worker.multiprocessing-method": "fork" if sys.platform == "linux" else "spawn",
+    "distributed.worker.multiprocessing-method": "forkserver" if _FORK_SERVER else "spawn",
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
@@ -87,15 +99,39 @@ def workers_can_share(scheduler: str, db_url: str) -> bool:
     return urlsplit(address).hostname in _LOOPBACK
 
 
+def start_worker_server(worker_imports: Sequence[str] = ()) -> None:
+    """Start, once per process, the server that a local cluster's workers are
+    forked from (on Linux; elsewhere they are spawned), importing Dask's worker
+    and the modules ``worker_imports`` (what the run's tasks run) in it.
+
+    It is a new, single-threaded process, started in a few milliseconds and
+    importing while the run goes on: call it as soon as a local cluster is
+    certain, so that its imports overlap the run's own. A worker forked from it
+    holds no lock of the run's threads (a fork of the run itself could: CPython
+    does not reset a stream's lock in the child, and a worker that writes or
+    flushes it then waits forever). The modules of a server already running
+    stay what they were.
+
+    >>> start_worker_server(["json"])  # returns at once; a second call changes nothing
+    """
+    if not _FORK_SERVER:
+        return
+    from multiprocessing import forkserver
+
+    forkserver.set_forkserver_preload([*_WORKER_START, *worker_imports])
+    forkserver.ensure_running()
+
+
 @contextmanager
-def open_cluster(scheduler: str) -> Iterator[Any]:
+def open_cluster(scheduler: str, *, worker_imports: Sequence[str] = ()) -> Iterator[Any]:
     """A Dask client of ``scheduler``: a running scheduler's address, or ``local:N``
     (a cluster of N single-threaded worker processes, stopped on leaving).
 
-    A local cluster's workers are forked from this process (``_LOCAL_CONFIG``),
-    so they start with its imports instead of importing everything again, and
-    freeze what they hold once started out of the cycle collector's walks (they
-    live for the run); they leave Ctrl-C to the run."""
+    A local cluster's workers are forked from one server that imported
+    ``worker_imports`` (``start_worker_server``), so they start with them
+    instead of importing everything again; they freeze what they hold once
+    started out of the cycle collector's walks (they live for the run), and
+    leave Ctrl-C to the run."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -104,6 +140,7 @@ def open_cluster(scheduler: str) -> Iterator[Any]:
         with Client(address, timeout="10s") as client:
             yield client
         return
+    start_worker_server(worker_imports)
     profiler = _PROFILER[find_spec("bokeh") is not None]
     with (
         dask.config.set({**_LOCAL_CONFIG, **profiler}),  # the cluster's life: restarts too

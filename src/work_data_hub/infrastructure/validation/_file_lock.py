@@ -20,7 +20,7 @@ from work_data_hub.errors import FailureLogWriteError, UnsafeLogPathError
 __all__ = ["lock_path_for", "locked", "locked_shared", "open_no_follow"]
 
 #: The lock descriptors this process holds now. A flock belongs to the open file, and
-#: a child forked meanwhile (a Dask nanny restarting a worker, from another thread)
+#: a child forked meanwhile (from another thread of this process, by a library)
 #: would keep that file open: the lock would outlive this process letting go of it.
 #: The child closes its copies at once (``_drop_inherited``).
 _HELD: set[int] = set()

@@ -1,0 +1,14 @@
+"""Imported first in the server that a local cluster's workers are forked from
+(``io.scheduler.start_worker_server``), and nowhere else.
+
+Python's fork server gives the processes it forks the signal handlers it had
+once its imports were done: with SIGINT ignored here, a worker leaves a
+terminal's Ctrl-C to the run from its first instant, before Dask has even
+set it up (``_local_workers.IgnoreCtrlC`` then changes nothing).
+"""
+
+from __future__ import annotations
+
+import signal
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
