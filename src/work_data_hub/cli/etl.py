@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import bad_arguments, parse
 from work_data_hub.cli._exit import INTERRUPTED
-from work_data_hub.cli._interrupts import interrupts_kept, raise_if_interrupted, say_last
+from work_data_hub.cli._interrupts import (
+    interrupts_kept,
+    raise_if_interrupted,
+    say_last,
+    take_ctrl_c_from_arrow,
+)
 
 if TYPE_CHECKING:  # the run imports pandas and pandera: only once the arguments are good
     from work_data_hub.workflows import DomainResult, FileResult
@@ -115,6 +120,7 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
         load_reference,
     )
 
+    take_ctrl_c_from_arrow()
     session_id = args.session_id or generate_session_id()  # a given one is checked already
     requested = list(DOMAINS) if args.all_domains else list(dict.fromkeys(args.domain))
     for name in requested:

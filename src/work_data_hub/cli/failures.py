@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from work_data_hub.cli._exit import run_program
+from work_data_hub.cli._interrupts import take_ctrl_c_from_arrow
 from work_data_hub.errors import DomainNotInLogError, LogNotFoundError, WorkDataHubError
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 
@@ -371,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"wdh-failures {args.command}: {problem}")
         return 2
     out = make_console(plain=args.plain)
+    take_ctrl_c_from_arrow()  # (the logs are read with pyarrow)
     with log_warnings() as torn:
         try:
             result = COMMANDS[args.command](args, out)

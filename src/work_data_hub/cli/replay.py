@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem
 from work_data_hub.cli._exit import INTERRUPTED
-from work_data_hub.cli._interrupts import say_last
+from work_data_hub.cli._interrupts import say_last, take_ctrl_c_from_arrow
 from work_data_hub.cli.failures import add_selection_options, selection
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult]
         write_session_record,
     )
 
+    take_ctrl_c_from_arrow()
     path = resolve_log(args.log, args.logs_dir)
     failures = read_failures(path)
     chosen = selection(args, failures)
