@@ -420,6 +420,36 @@ def test_errors_go_below_the_tables_whole_in_a_narrow_terminal(sources):
     assert shown.index(error) > shown.index("annual_award")  # after the last table
 
 
+_THREADS_AT_FORK = """
+import os, sys, threading
+SEEN = sys.argv[1]
+def seen():
+    with open(SEEN, "a") as out:
+        out.write(" ".join(sorted(t.name for t in threading.enumerate())) + "\\n")
+os.register_at_fork(before=seen)
+sys.argv[1:] = sys.argv[2:]
+from work_data_hub.cli.etl import program
+program()
+"""
+
+
+def test_the_jobs_workers_are_forked_beside_no_other_thread_in_a_terminal(sources):
+    """A child forked from a process with threads can inherit a lock one of them held
+    (a stream's, a module's import lock) and hang on it; the progress display in a
+    terminal is drawn by the run's own thread, so the workers fork beside none."""
+    seen = sources.parent / "threads.txt"
+    db = sources.parent / "wdh.db"
+    command = [
+        sys.executable, "-c", _THREADS_AT_FORK, str(seen), "--all-domains",
+        "--source", str(sources), "--db", f"sqlite:///{db}", "--jobs", "2",
+    ]  # fmt: skip
+    shown = in_terminal(command, cwd=sources.parent)
+    assert "Saved failure log" in shown
+    forks = seen.read_text().splitlines()
+    assert len(forks) == 2, forks  # the two workers
+    assert set(forks) == {"MainThread"}, forks
+
+
 # -- the session's sidecar --------------------------------------------------------------
 
 

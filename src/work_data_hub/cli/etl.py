@@ -247,12 +247,17 @@ def _run_domains(
         console=out,
         transient=True,
         disable=not out.is_terminal,
+        # drawn as each file ends, by this thread: no thread of Rich's drawing 10 times a
+        # second, which the --jobs workers would be forked beside (a child of a process
+        # with threads can inherit a lock one of them held, and hang on it)
+        auto_refresh=False,
     )
     with progress:
         tasks = {d: progress.add_task(d, total=totals[d] or 1, file="") for d in domains}
+        progress.refresh()
 
         def advance(domain: str, file: FileResult) -> None:
-            progress.update(tasks[domain], advance=1, file=file.source_file)
+            progress.update(tasks[domain], advance=1, file=file.source_file, refresh=True)
             raise_if_interrupted()  # the file is done: a swallowed Ctrl-C stops the run here
 
         if args.scheduler is not None:
@@ -269,7 +274,7 @@ def _run_domains(
                 advance(domain, file)
 
             results.append(run_domain(domain, on_file=one, **options))
-            progress.update(tasks[domain], completed=totals[domain] or 1)
+            progress.update(tasks[domain], completed=totals[domain] or 1, refresh=True)
         return results
 
 
