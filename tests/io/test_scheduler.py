@@ -271,3 +271,26 @@ def test_a_local_cluster_s_workers_keep_dask_s_housekeeping_rare():
     assert list(settings.values()) == [expected, expected]
     assert list(settings_again.values()) == [expected, expected]
     assert _settings() != expected  # this process: the cluster's settings left with it
+
+
+def test_the_worker_server_s_first_module_changes_nothing_where_else_it_is_imported():
+    """It sets the fork server's state (Ctrl-C ignored, imports frozen before each fork)
+    only there: imported by anything else (a doctest run collecting every module)
+    it must leave Ctrl-C alone."""
+    check = (
+        "import signal\n"
+        "import work_data_hub.io._worker_server\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+    )
+    run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_starting_the_worker_server_leaves_the_run_s_environment_as_it_was():
+    from work_data_hub.cli.etl import CLUSTER_TASKS
+    from work_data_hub.io._worker_server import WORKER_SERVER
+    from work_data_hub.io.scheduler import start_worker_server
+
+    start_worker_server(CLUSTER_TASKS)  # (this process's server: as the cluster tests')
+    assert WORKER_SERVER not in os.environ
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN

@@ -11,6 +11,7 @@ checks run before any work and import nothing heavy.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -118,8 +119,14 @@ def start_worker_server(worker_imports: Sequence[str] = ()) -> None:
         return
     from multiprocessing import forkserver
 
+    from work_data_hub.io._worker_server import WORKER_SERVER
+
     forkserver.set_forkserver_preload([*_WORKER_START, *worker_imports])
-    forkserver.ensure_running()
+    os.environ[WORKER_SERVER] = "1"  # (for the server's first module: see there)
+    try:
+        forkserver.ensure_running()
+    finally:
+        del os.environ[WORKER_SERVER]
 
 
 @contextmanager
