@@ -109,9 +109,9 @@ def start_worker_server(worker_imports: Sequence[str] = ()) -> None:
     importing while the run goes on: call it as soon as a local cluster is
     certain, so that its imports overlap the run's own. A worker forked from it
     holds no lock of the run's threads (a fork of the run itself could: CPython
-    does not reset a stream's lock in the child, and a worker that writes or
-    flushes it then waits forever). The modules of a server already running
-    stay what they were.
+    does not reset a module's import lock in the child, and a worker that
+    imports a module another thread was importing then waits forever). The
+    modules of a server already running stay what they were.
 
     >>> start_worker_server(["json"])  # returns at once; a second call changes nothing
     """
