@@ -247,6 +247,61 @@ def test_a_csv_record_that_does_not_line_up_refuses_the_file(tmp_path, body, mes
         read_source(path)
 
 
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ('202403,"急 需核对\n202404,P2\n202405,P3\n', "line 2: a quoted value in this record is "
+         "never closed, so lines 2-4"),
+        ('202403,P1\n"202404,P2\n202405,P3\n', "line 3: .* lines 3-4"),
+        ('202403,"P1\nP2"\n202404,"P2""\n', "line 4: .* lines 4-4"),  # "" is a quote inside
+        ('202403,P1\r"202404,P2\r202405,P3\r', "line 3: .* lines 3-4"),  # CR-only line ends
+    ],
+)  # fmt: skip
+def test_a_quote_never_closed_refuses_the_file_naming_its_line(tmp_path, body, line):
+    """Every line after such a quote would be read as one value, their records lost."""
+    path = tmp_path / "a.csv"
+    path.write_text("月度,计划代码\n" + body, encoding="utf-8")
+    with pytest.raises(SourceFileError, match=line):
+        read_source(path)
+
+
+def test_quotes_inside_values_that_close_are_data(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('a,b\nx"y,"p""q"\n"r"s,"\n"\n', encoding="utf-8")
+    assert read_source(path).to_dict("records") == [
+        {"a": 'x"y', "b": 'p"q'},
+        {"a": "rs", "b": "\n"},
+    ]
+
+
+def _open_at_end(text: str) -> bool:
+    """Reference: the ``csv`` module's states (strict=False, as in CPython's _csv.c) at
+    the end of ``text``, char by char: is a quoted field open?"""
+    state = "start_field"
+    for char in text:
+        if state == "start_field":
+            state = "quoted" if char == '"' else "start_field" if char in ",\r\n" else "field"
+        elif state == "field":
+            state = "start_field" if char in ",\r\n" else "field"
+        elif state == "quoted":
+            state = "quote_in_quoted" if char == '"' else "quoted"
+        else:  # quote_in_quoted: "" is a quote, a separator ends the field, else text
+            state = "quoted" if char == '"' else "start_field" if char in ",\r\n" else "field"
+    return state == "quoted"
+
+
+@given(st.text(st.sampled_from('a,"\r\n长 '), max_size=40))
+def test_a_quote_open_at_the_end_is_found_as_the_csv_module_reads(text):
+    assert _csv_reader._ends_in_quote(text.encode()) == _open_at_end(text)
+    try:  # the reference against the csv module itself, where its strict mode tells
+        list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as error:
+        if str(error) == "unexpected end of data":
+            assert _open_at_end(text)
+    else:
+        assert not _open_at_end(text)
+
+
 def test_trailing_commas_add_no_column(tmp_path):
     (tmp_path / "plain.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
     (tmp_path / "commas.csv").write_text("a,b,\n1,2,\n3,4,\n", encoding="utf-8")

@@ -15,6 +15,9 @@ The rules, the same for both paths:
 - A fully empty record (a blank line, or only commas) is not data: it is
   skipped, and the records after it keep their places, so the frame's index
   is each record's position below the header (record 0 is the first one).
+- A file that ends inside a quoted value (a quote opened and never closed)
+  is refused: every line after the quote would be read as that one value,
+  and the records on them lost without a trace.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ __all__ = ["decode_csv", "read_csv_text"]
 
 _ENCODINGS: Final = ("utf-8-sig", "gb18030")
 _BOM: Final = b"\xef\xbb\xbf"
+#: A field as the ``csv`` module (``strict=False``) reads one, never open at its end:
+#: quoted (``""`` a quote inside), then perhaps text up to the separator; or unquoted.
+_FIELD: Final = r'(?:"(?:[^"]|"")*"(?:[^",\r\n][^,\r\n]*)?|[^",\r\n][^,\r\n]*)?'
+#: A whole file of such fields and separators: no quoted value is open at its end.
+_CLOSED: Final = rf"\A{_FIELD}(?:(?:,|\r\n|\r|\n){_FIELD})*\z"
 
 
 def decode_csv(data: bytes, name: str) -> tuple[str, bytes]:
@@ -64,6 +72,33 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     for fields in reader:
         yield start, fields
         start = reader.line_num + 1
+
+
+def _ends_in_quote(utf8: bytes) -> bool:
+    """Whether a quoted value is still open at the end of the file (one compiled, linear
+    RE2 pass; none can be without a quote).
+
+    >>> _ends_in_quote(b'a,b\n1,"x\n2,y\n'), _ends_in_quote(b'a,b\n1,"x\n2",y\n')
+    (True, False)
+    """
+    if b'"' not in utf8:
+        return False
+    offsets = pa.py_buffer(np.array([0, len(utf8)], dtype=np.int64).tobytes())
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(utf8)])
+    return not pc.match_substring_regex(whole, _CLOSED)[0].as_py()
+
+
+def _unclosed(text: str, name: str) -> SourceFileError:
+    """The error for a file that ends inside a quoted value, naming its record's line."""
+    *_, (line, _) = _records(text)  # the last record holds the open quote
+    last = sum(1 for _ in io.StringIO(text, newline=""))  # lines as the csv module counts
+    return SourceFileError(
+        f"{name} line {line}: a quoted value in this record is never closed, so lines "
+        f"{line}-{last} (to the end of the file) would be read as one value: close the "
+        'quote (a quote inside a quoted value is written "") and run the file again',
+        path=name,
+        line=line,
+    )
 
 
 def _ragged(name: str, line: int, fields: int, width: int) -> SourceFileError:
@@ -180,6 +215,8 @@ def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
     work_data_hub.errors.SourceFileError: x.csv line 2 has 3 fields, more than the header's 2: ...
     """
     text, utf8 = decode_csv(data, name)
+    if _ends_in_quote(utf8):
+        raise _unclosed(text, name)
     _, header = next(_records(text), (1, []))
     names = header_names(header, name)
     frame = _fast_frame(utf8, header, names)
