@@ -78,7 +78,7 @@ def _ends_in_quote(utf8: bytes) -> bool:
     """Whether a quoted value is still open at the end of the file (one compiled, linear
     RE2 pass; none can be without a quote).
 
-    >>> _ends_in_quote(b'a,b\n1,"x\n2,y\n'), _ends_in_quote(b'a,b\n1,"x\n2",y\n')
+    >>> _ends_in_quote(b'a,b\\n1,"x\\n2,y\\n'), _ends_in_quote(b'a,b\\n1,"x\\n2",y\\n')
     (True, False)
     """
     if b'"' not in utf8:
