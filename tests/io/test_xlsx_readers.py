@@ -63,10 +63,17 @@ cells = st.one_of(
 @st.composite
 def workbooks(draw: st.DrawFn) -> list[list[object]]:
     width = draw(st.integers(1, 5))
-    header = draw(
-        st.lists(st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]),
-                         min_size=1, max_size=5), min_size=width, max_size=width, unique=True)
-    )  # fmt: skip
+    names = st.text(
+        st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), min_size=1, max_size=5
+    )
+    typed = st.one_of(  # a header cell Excel stores as a number, a date or a boolean
+        st.integers(-(2**53), 2**53),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2200, 1, 1)),
+        st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2200, 1, 1)),
+        st.booleans(),
+    )
+    header = draw(st.lists(names | typed, min_size=width, max_size=width, unique_by=str))
     body = draw(st.lists(st.lists(cells, min_size=width, max_size=width), max_size=8))
     return [header, *body]
 

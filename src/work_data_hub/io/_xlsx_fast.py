@@ -153,7 +153,7 @@ def _mixed_as_exact(column: np.ndarray) -> np.ndarray:
 def _frame(cells: list[list[Any]], label: str) -> pd.DataFrame:
     if not cells or all(value == "" for value in cells[0]):
         raise SourceFileError(f"{label} is empty: its first row holds no header", path=label)
-    names = header_names([None if value == "" else value for value in cells[0]], label)
+    names = header_names(list(_as_exact(cells[0])), label)  # a header typed 2024 is "2024"
     body = np.empty((len(cells) - 1, len(cells[0])), dtype=object)
     for position, column in enumerate(zip(*cells[1:], strict=True)):  # (calamine: a rectangle)
         body[:, position] = _as_exact(column)
