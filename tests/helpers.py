@@ -99,6 +99,58 @@ def rewrite_workbook(path: Path, edit: Callable[[str, bytes], bytes]) -> Path:
     return path
 
 
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def one_cell_workbook(path: Path, stored: str, *, kind: str = "shared") -> Path:
+    """A workbook with header ``h`` and one text cell below it whose XML is ``stored``
+    (a ``<t>`` element as some writer left it; for a formula, its cached text): a shared
+    string (as Excel writes text), an inline string, or a formula's cached text
+    (``kind`` ``"shared"``, ``"inline"``, ``"formula"``). Namespace prefix ``x`` is
+    declared for the main namespace."""
+    from openpyxl import Workbook  # (tests only: openpyxl writes the rest of the package)
+
+    book = Workbook()
+    book.active.append(["h"])
+    book.active.append(["PLACEHOLDER"])
+    book.save(path)
+    inline = b'<c r="A2" t="inlineStr"><is><t>PLACEHOLDER</t></is></c>'
+    cell = {
+        "shared": '<c r="A2" t="s"><v>0</v></c>',
+        "inline": f'<c r="A2" t="inlineStr"><is>{stored}</is></c>',
+        "formula": f'<c r="A2" t="str"><f>"x"</f><v>{stored}</v></c>',
+    }[kind].encode()
+
+    def edit(name: str, data: bytes) -> bytes:
+        if name.startswith("xl/worksheets/"):
+            assert inline in data
+            root = f'<worksheet xmlns="{_MAIN}"'.encode()
+            return data.replace(inline, cell).replace(root, root + f' xmlns:x="{_MAIN}"'.encode())
+        if name == "[Content_Types].xml":
+            part = (
+                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            )
+            return data.replace(b"</Types>", part.encode() + b"</Types>")
+        if name == "xl/_rels/workbook.xml.rels":
+            rel = (
+                '<Relationship Id="rIdStrings" Type="http://schemas.openxmlformats.org/'
+                'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+            )
+            return data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+        return data
+
+    rewrite_workbook(path, edit)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        strings = f"<si>{stored}</si>" if kind == "shared" else ""
+        archive.writestr(
+            "xl/sharedStrings.xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_MAIN}" '
+            f'xmlns:x="{_MAIN}">{strings}</sst>',
+        )
+    return path
+
+
 def stale_dimension(path: Path, ref: str = "A1") -> Path:
     """Give every sheet of the workbook the ``<dimension ref>`` tag ``ref`` (stale)."""
     tag = f'<dimension ref="{ref}"/>'.encode()

@@ -25,8 +25,8 @@ from work_data_hub.io._xlsx_reader import exact_sheets
 #: Sheet XML as the checks see it: text elements (with and without xml:space, or
 #: unclosed) around white space Python's ``\s`` knows and some it does not, CJK text
 #: and stray bytes; error cells and wide columns between them.
-opening = st.sampled_from([b"<t>", b'<t xml:space="preserve">', b""])
-closing = st.sampled_from([b"</t>", b"<t/>", b""])
+opening = st.sampled_from([b"<t>", b'<t xml:space="preserve">', b"<x:t>", b""])
+closing = st.sampled_from([b"</t>", b"<t/>", b"</x:t>", b"<x:t />", b""])
 filler = st.sampled_from(
     [
         b" ",
@@ -42,9 +42,12 @@ filler = st.sampled_from(
         b"\xff",
         b"<",
         b"<t",
+        b"&#32;",
+        b"&#x0a;",
+        b"&#233;",
     ]
 )
-cell = st.sampled_from([b"", b' t="e"', b'<c r="AB1"', b'<c r="Z9"', b"<v>1</v>"])
+cell = st.sampled_from([b"", b' t="e"', b'<c r="AB1"', b'<x:c r="AB1"', b'<c r="Z9"', b"<v>1</v>"])
 element = st.tuples(cell, opening, st.lists(filler, max_size=3).map(b"".join), closing)
 xml = st.lists(element.map(b"".join), max_size=6).map(b"".join)
 
@@ -65,6 +68,8 @@ def _refused(data: bytes) -> bool:
 @example(b"<t>tx </t>")
 @example(b"<t></t>")
 @example(b"<t/>")
+@example(b"<x:t> a</x:t>")
+@example(b"<t>a&#10;</t>")
 @example(b'<c r="A1" t="e"><v>#DIV/0!</v></c>')
 @example(b'<c r="AB1"><v>1</v></c>')
 def test_the_scan_matches_exactly_what_the_exact_checks_look_for(data):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from tests.helpers import ROOT, rewrite_workbook, stale_dimension
+from tests.helpers import ROOT, one_cell_workbook, rewrite_workbook, stale_dimension
 from tests.strategies import nasty_text
 from work_data_hub.errors import SourceFileError
 from work_data_hub.infrastructure.validation.raw_data import encode_rows
@@ -136,3 +136,69 @@ def test_what_calamine_cannot_read_exactly_goes_to_the_exact_reader(tmp_path):
     assert fast_sheets(tmp_path / "sparse.xlsx", None) is None
     with pytest.raises(Exception, match="right of the header's last column"):
         read_sheets(tmp_path / "sparse.xlsx")
+
+
+#: How Excel stores characters XML cannot hold as such, and what calamine reads (the
+#: spec's ST_Xstring: ``_xHHHH_`` is U+HHHH, left to right; ``_x005F_`` escapes the
+#: ``_`` of a literal ``_x``; no surrogate; ``_X`` and non-hex are text).
+ESCAPES = [
+    ("line1_x000D_\nline2", "line1\r\nline2"),
+    ("a_x0009_b", "a\tb"),
+    ("a_x000d_b", "a\rb"),
+    ("a_x005F_x000D_b", "a_x000D_b"),
+    ("_x005f_x0041_", "_x0041_"),
+    ("abx005F_c", "abx005F_c"),
+    ("_x0041__x0042_", "AB"),
+    ("a_x00e9_b", "aéb"),
+    ("a_x00ZZ_b", "a_x00ZZ_b"),
+    ("a_xD800_b", "a_xD800_b"),
+    ("a_X000D_b", "a_X000D_b"),
+    ("a_x1F600_b", "a_x1F600_b"),
+]
+
+
+@pytest.mark.parametrize("kind", ["shared", "inline", "formula"])
+@pytest.mark.parametrize(("stored", "shown"), ESCAPES)
+def test_escaped_characters_read_as_excel_shows_them_both_ways(tmp_path, kind, stored, shown):
+    """A carriage return in a cell is stored ``_x000D_``: whichever reader a workbook
+    takes (an error cell elsewhere sends it to openpyxl), the cell reads the same."""
+    xml = stored if kind == "formula" else f"<t>{stored}</t>"
+    path = one_cell_workbook(tmp_path / "x.xlsx", xml, kind=kind)
+    fast = fast_sheets(path, None)
+    assert fast is not None
+    assert fast[None]["h"].tolist() == [shown]
+    assert exact_sheets(path, None)[None]["h"].tolist() == [shown]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("<x:t> a</x:t>", " a"),  # a namespace prefix, as the .NET Open XML SDK writes
+        ("<x:t>a\t</x:t>", "a\t"),
+        ("<t>&#32;a</t>", " a"),  # white space as a character reference
+        ("<t>&#x20;a</t>", " a"),
+        ("<t>a&#10;</t>", "a\n"),
+        ("<x:t>a&#13;</x:t>", "a\r"),
+        ("<t>&#0032;a</t>", " a"),
+    ],
+)
+def test_white_space_calamine_would_trim_sends_the_workbook_to_the_exact_reader(
+    tmp_path, stored, shown
+):
+    for kind in ("shared", "inline"):
+        path = one_cell_workbook(tmp_path / f"{kind}.xlsx", stored, kind=kind)
+        assert fast_sheets(path, None) is None, kind
+        assert read_sheets(path)[None]["h"].tolist() == [shown], kind
+
+
+def test_white_space_that_is_kept_or_not_at_an_edge_reads_fast(tmp_path):
+    for stored, shown in [
+        ('<x:t xml:space="preserve"> a</x:t>', " a"),
+        ("<t>\u3000a\u00a0</t>", "\u3000a\u00a0"),  # calamine trims XML's white space only
+        ("<t>a&#32;b</t>", "a b"),
+        ("<t>&#233;</t>", "é"),
+    ]:
+        path = one_cell_workbook(tmp_path / "x.xlsx", stored)
+        fast = fast_sheets(path, None)
+        assert fast is not None, stored
+        assert fast[None]["h"].tolist() == [shown] == exact_sheets(path, None)[None]["h"].tolist()

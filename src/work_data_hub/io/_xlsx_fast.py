@@ -15,7 +15,8 @@ exact reader (``_xlsx_reader``, openpyxl) gives:
 Some workbooks calamine cannot read that way, and the exact reader takes
 them whole: error cells (``#DIV/0!``, which calamine reads as empty), text
 that is an empty string or starts or ends with white space without
-``xml:space="preserve"`` (calamine reads it empty or trimmed), and sheets
+``xml:space="preserve"`` (calamine reads it empty or trimmed; tags with a
+namespace prefix and white space as a character reference too), and sheets
 whose values lie so far apart that a dense range would be many times the
 cells (a stray value at column XFD). A scan of the sheets' XML decides,
 before calamine allocates anything.
@@ -42,11 +43,22 @@ from work_data_hub.io._headers import header_names
 
 __all__ = ["fast_sheets"]
 
-_LEADING_SPACE: Final = re.compile(rb"<t>\s")
-_SPACES: Final = (b" ", b"\n", b"\t", b"\r")
-_WIDE: Final = re.compile(rb'<c r="[A-Z]{2}')
-_COLUMN: Final = re.compile(rb'<c r="([A-Z]+)')
-_LAST_ROW: Final = re.compile(rb'<row r="(\d+)"')
+#: A text element's tags, with or without a namespace prefix (``<t>``; ``<x:t>``, as
+#: the .NET Open XML SDK writes them).
+_T: Final = r"<(?:\w+:)?t"
+_END_T: Final = r"</(?:\w+:)?t>"
+#: The white space calamine trims from an element's text (XML's: space, tab, line
+#: feed, carriage return; also \v and \f), literal or as a character reference
+#: (``&#32;``, ``&#x20;``, ``&#10;``, ...).
+_BLANK: Final = r"(?:[ \t\n\r\x0b\x0c]|&#(?:0*(?:9|10|13|32)|x0*(?:9|[aAdD]|20));)"
+#: Text calamine reads otherwise than openpyxl: an empty text element (openpyxl: "",
+#: calamine: empty), and text that starts or ends with white space in an element
+#: without ``xml:space="preserve"`` (calamine trims it, openpyxl keeps it). A text
+#: element holds no ``<``, so ``[^<]*`` stays inside one.
+_MISREAD_TEXT: Final = rf"{_T}\s*/>|{_T}>{_END_T}|{_T}>{_BLANK}|{_T}>[^<]*{_BLANK}{_END_T}"
+_WIDE: Final = re.compile(rb'<(?:\w+:)?c r="[A-Z]{2}')
+_COLUMN: Final = re.compile(rb'<(?:\w+:)?c r="([A-Z]+)')
+_LAST_ROW: Final = re.compile(rb'row r="(\d+)"')
 #: A stored cell takes at least this many bytes of sheet XML (``<c r="A1"><v>1</v></c>``
 #: is 22), so a dense range over N bytes of XML holds about N / 22 cells or more; one
 #: much larger than that is mostly empty.
@@ -54,42 +66,38 @@ _BYTES_PER_CELL: Final = 5
 _SLACK: Final = 100_000
 _INTEGRAL_BELOW: Final = 1e16
 #: What the checks below look for, in one compiled (RE2) pass, several times faster than
-#: their own scans, which then run only on XML it matched: an empty ``<t>``, one that
-#: starts with white space (Python's ``\s``: ``[ \t\n\r\x0b\x0c]``) or ends with it (a
-#: ``<t>`` with no ``<t`` after it before that space: without ``xml:space="preserve"``),
-#: an error cell, a column past Z.
-_SUSPECT: Final = (
-    r"<t/>|<t></t>|<t>[ \t\n\r\x0b\x0c]|<t>(?:[^<]|<+[^<t])*<*[ \t\n\r]</t>"
-    r'| t="e"|<c r="[A-Z]{2}'
-)
+#: their own scans, which then run only on XML it matched: misread text, an error
+#: cell, a column past Z.
+_SUSPECT: Final = rf'{_MISREAD_TEXT}| t="e"|<(?:\w+:)?c r="[A-Z]{{2}}'
+
+
+def _matches(data: bytes, pattern: str) -> bool:
+    """Whether RE2 finds ``pattern`` in ``data`` (one compiled, linear pass)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    xml = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return bool(pc.match_substring_regex(xml, pattern)[0].as_py())
 
 
 def _text_calamine_misreads(data: bytes) -> bool:
-    """Text calamine reads otherwise than openpyxl: an empty ``<t>`` (openpyxl: "",
-    calamine: empty), and leading or trailing white space without
-    ``xml:space="preserve"`` (calamine trims it, openpyxl keeps it)."""
-    if b"<t/>" in data or b"<t></t>" in data or _LEADING_SPACE.search(data):
-        return True
-    for space in _SPACES:  # (a literal search each: much faster than one class search)
-        end = data.find(space + b"</t>")
-        while end >= 0:
-            if data.startswith(b"<t>", data.rfind(b"<t", 0, end)):  # no xml:space="preserve"
-                return True
-            end = data.find(space + b"</t>", end + 1)
-    return False
+    """Text calamine reads otherwise than openpyxl (see ``_MISREAD_TEXT``).
+
+    >>> _text_calamine_misreads(b"<t> a</t>"), _text_calamine_misreads(b"<x:t>a&#10;</x:t>")
+    (True, True)
+    >>> _text_calamine_misreads('<t xml:space="preserve"> a</t><t>\\u3000a</t>'.encode())
+    False
+    """
+    return _matches(data, _MISREAD_TEXT)
 
 
 def _suspect(data: bytes) -> bool:
     """Whether ``data`` may hold anything the exact checks look for (see ``_SUSPECT``)."""
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
-    xml = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
-    return bool(pc.match_substring_regex(xml, _SUSPECT)[0].as_py())
+    return _matches(data, _SUSPECT)
 
 
 def _mostly_empty(data: bytes, *, wide: bool = True) -> bool:
     """Whether calamine's dense range of this sheet would be far larger than its cells
     (``wide=False``: no column is past Z, known already)."""
-    last = data.rfind(b'<row r="')
+    last = data.rfind(b'row r="')  # <row r="9"> or, prefixed, <x:row r="9">
     found = _LAST_ROW.match(data, last) if last >= 0 else None
     rows = int(found.group(1)) if found is not None else 0
     if wide and _WIDE.search(data):  # some column past Z: find the rightmost

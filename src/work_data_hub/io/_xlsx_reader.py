@@ -14,24 +14,80 @@ stored row is read. The rules match the CSV reader's:
 - A fully empty row (no cell, or only empty cells) is not data: it is
   skipped, and the rows after it keep their places. The frame's index is
   each row's position below the header: index 0 is sheet row 2.
+- Text is what Excel shows: a character XML cannot hold as such is stored
+  escaped, ``_x000D_`` for a carriage return (``_xHHHH_``: U+HHHH; a literal
+  ``_x`` is escaped as ``_x005F_x``), and is read decoded, as calamine reads it.
+  openpyxl does not decode escapes, and drops every ``x005F_`` from shared
+  strings, so the exact reader takes shared strings as stored and decodes
+  every text cell itself.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 
 import numpy as np
 import pandas as pd
-from openpyxl import load_workbook
+from openpyxl.cell.text import Text
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import get_column_letter
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._headers import header_names
 from work_data_hub.io._xlsx_fast import fast_sheets
 
 __all__ = ["read_sheets"]
+
+
+_ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_STRING_ITEM: Final = f"{{{SHEET_MAIN_NS}}}si"
+
+
+def _character(escape: re.Match[str]) -> str:
+    code = int(escape.group(1), 16)
+    return escape.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)  # no lone surrogate
+
+
+def decoded(text: str) -> str:
+    """``text`` with its ``_xHHHH_`` escapes decoded, left to right, as Excel and
+    calamine read them (a surrogate's escape stays as written).
+
+    >>> decoded("line1_x000D_\\nline2"), decoded("_x005F_x000D_"), decoded("_xD800_")
+    ('line1\\r\\nline2', '_x000D_', '_xD800_')
+    """
+    return _ESCAPE.sub(_character, text) if "_x" in text else text
+
+
+def _decoded_row(row: Sequence[Any]) -> Sequence[Any]:
+    if any(type(cell) is str and "_x" in cell for cell in row):
+        return tuple(decoded(cell) if type(cell) is str else cell for cell in row)
+    return row
+
+
+def _string_table(source: IO[bytes]) -> list[str]:
+    """The shared strings as stored (openpyxl's own parse of each, escapes kept)."""
+    strings = []
+    for _, node in iterparse(source):
+        if node.tag == _STRING_ITEM:
+            strings.append(Text.from_tree(node).content)
+            node.clear()
+    return strings
+
+
+class _StoredStrings(ExcelReader):  # type: ignore[misc]  # (openpyxl is untyped)
+    """openpyxl's reader, but for its shared strings: as stored, not with every
+    ``x005F_`` dropped (which left ``_x005F_x000D_`` and ``_x000D_`` alike)."""
+
+    def read_strings(self) -> None:
+        part = self.package.find(SHARED_STRINGS)
+        if part is not None:
+            with self.archive.open(part.PartName[1:]) as source:
+                self.shared_strings = _string_table(source)
 
 
 def _is_empty(cell: object) -> bool:
@@ -44,7 +100,8 @@ def _rows(
     width = len(names)
     labels: list[int] = []
     rows: list[Sequence[Any]] = []
-    for position, row in enumerate(cells):
+    for position, stored in enumerate(cells):
+        row = _decoded_row(stored)
         if all(_is_empty(cell) for cell in row):
             continue  # no cell at all (a gap between stored rows), or only empty ones
         if len(row) > width:
@@ -68,7 +125,9 @@ def _rows(
 
 def _open(path: Path) -> Any:
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        reader = _StoredStrings(path, read_only=True, data_only=True)
+        reader.read()
+        return reader.wb
     except Exception as error:  # zip, XML and openpyxl errors alike: the file is unreadable
         raise SourceFileError(
             f"{path.name} is not a readable .xlsx workbook ({type(error).__name__}: {error})",
@@ -82,7 +141,7 @@ def _read(worksheet: Any, label: str) -> pd.DataFrame:
     header = next(cells, ())
     if all(_is_empty(cell) for cell in header):
         raise SourceFileError(f"{label} is empty: its first row holds no header", path=label)
-    names = header_names(header, label)
+    names = header_names(_decoded_row(header), label)
     labels, rows = _rows(cells, names, label)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
     frame.index = pd.Index(np.asarray(labels, dtype=np.int64))
