@@ -202,3 +202,29 @@ def test_white_space_that_is_kept_or_not_at_an_edge_reads_fast(tmp_path):
         fast = fast_sheets(path, None)
         assert fast is not None, stored
         assert fast[None]["h"].tolist() == [shown] == exact_sheets(path, None)[None]["h"].tolist()
+
+
+def test_a_number_under_a_date_format_that_is_no_date_reads_as_the_number(tmp_path, recwarn):
+    """An amount formatted as a date by mistake (Excel shows #####): both readers give
+    the number; openpyxl's "#VALUE!" and its warning never reach the run."""
+    book = Workbook()
+    book.active.append(["amount", "note"])
+    for number in (19801692.47, 3_000_000, 1e300, 45000):
+        book.active.append([number, "x"])
+    for row in range(2, 6):
+        book.active.cell(row=row, column=1).number_format = "yyyy-mm-dd"
+    path = tmp_path / "plain.xlsx"
+    book.save(path)
+    expected = [19801692.47, 3_000_000, 1e300, dt.datetime(2023, 3, 15)]
+    fast = fast_sheets(path, None)
+    assert fast is not None
+    assert fast[None]["amount"].tolist() == expected
+    lookup = book.create_sheet("lookup")  # an error cell elsewhere: the exact reader reads it
+    lookup["A1"] = "#N/A"
+    lookup.sheet_state = "hidden"
+    book.save(tmp_path / "errors.xlsx")
+    assert fast_sheets(tmp_path / "errors.xlsx", None) is None
+    read = read_sheets(tmp_path / "errors.xlsx")[None]["amount"].tolist()
+    assert read == expected
+    assert [type(value) for value in read] == [float, int, float, dt.datetime]
+    assert not [str(warning.message) for warning in recwarn]

@@ -20,20 +20,29 @@ stored row is read. The rules match the CSV reader's:
   openpyxl does not decode escapes, and drops every ``x005F_`` from shared
   strings, so the exact reader takes shared strings as stored and decodes
   every text cell itself.
+- A number under a date format that is no date (past 9999-12-31, as an
+  amount formatted as a date by mistake: Excel shows ``#####``) is that
+  number, as calamine reads it; openpyxl makes it ``"#VALUE!"`` and warns.
+  openpyxl's other remarks (on styles, validation, extensions it does not
+  read) are not the run's to print.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final
 
 import numpy as np
+import openpyxl
 import pandas as pd
 from openpyxl.cell.text import Text
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
@@ -45,7 +54,13 @@ __all__ = ["read_sheets"]
 
 
 _ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
+#: openpyxl's warning for a date-formatted number it cannot make a date (it gives
+#: "#VALUE!" instead); the number as openpyxl parsed it, ``int`` or ``float`` text.
+_NO_DATE: Final = re.compile(
+    r"Cell (?P<cell>\S+) is marked as a date but the serial value (?P<number>\S+) is outside"
+)
 _STRING_ITEM: Final = f"{{{SHEET_MAIN_NS}}}si"
+_OPENPYXL: Final = str(Path(openpyxl.__file__).parent)
 
 
 def _character(escape: re.Match[str]) -> str:
@@ -123,10 +138,52 @@ def _rows(
     return labels, rows
 
 
+@contextmanager
+def _openpyxl_remarks() -> Iterator[list[warnings.WarningMessage]]:
+    """Collect the warnings raised inside; at the end, openpyxl's are dropped (its
+    remarks on what it does not read) and any other is raised again."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+    for remark in caught:
+        if not remark.filename.startswith(_OPENPYXL):
+            warnings.warn_explicit(remark.message, remark.category, remark.filename, remark.lineno)
+
+
+def _numbers_kept(
+    cells: Iterator[Sequence[Any]], caught: list[warnings.WarningMessage], label: str
+) -> Iterator[Sequence[Any]]:
+    """``cells``, each date-formatted number openpyxl made ``"#VALUE!"`` (see
+    ``_NO_DATE``) back to its number: openpyxl warns as it parses a row's cells,
+    before it gives the row."""
+    seen = 0
+    for row in cells:
+        if len(caught) > seen:
+            numbers = [_NO_DATE.match(str(remark.message)) for remark in caught[seen:]]
+            seen = len(caught)
+            fixed = list(row)
+            for found in filter(None, numbers):
+                if found["cell"] == "None":  # a cell written without its reference
+                    raise SourceFileError(
+                        f"{label} has a number under a date format that is no date "
+                        f"({found['number']}) in a cell without a reference: clear its date "
+                        "format, and run the file again",
+                        path=label,
+                    )
+                _, column = coordinate_to_tuple(found["cell"])
+                number = found["number"]
+                fixed[column - 1] = (
+                    float(number) if any(c in number for c in ".eEn") else int(number)
+                )
+            row = tuple(fixed)
+        yield row
+
+
 def _open(path: Path) -> Any:
     try:
         reader = _StoredStrings(path, read_only=True, data_only=True)
-        reader.read()
+        with _openpyxl_remarks():
+            reader.read()
         return reader.wb
     except Exception as error:  # zip, XML and openpyxl errors alike: the file is unreadable
         raise SourceFileError(
@@ -137,12 +194,13 @@ def _open(path: Path) -> Any:
 
 def _read(worksheet: Any, label: str) -> pd.DataFrame:
     worksheet.reset_dimensions()  # the <dimension> tag may be stale: read every row
-    cells = worksheet.iter_rows(values_only=True)
-    header = next(cells, ())
-    if all(_is_empty(cell) for cell in header):
-        raise SourceFileError(f"{label} is empty: its first row holds no header", path=label)
-    names = header_names(_decoded_row(header), label)
-    labels, rows = _rows(cells, names, label)
+    with _openpyxl_remarks() as caught:
+        cells = _numbers_kept(worksheet.iter_rows(values_only=True), caught, label)
+        header = next(cells, ())
+        if all(_is_empty(cell) for cell in header):
+            raise SourceFileError(f"{label} is empty: its first row holds no header", path=label)
+        names = header_names(_decoded_row(header), label)
+        labels, rows = _rows(cells, names, label)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
     frame.index = pd.Index(np.asarray(labels, dtype=np.int64))
     return frame
