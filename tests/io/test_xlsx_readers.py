@@ -228,3 +228,23 @@ def test_a_number_under_a_date_format_that_is_no_date_reads_as_the_number(tmp_pa
     assert read == expected
     assert [type(value) for value in read] == [float, int, float, dt.datetime]
     assert not [str(warning.message) for warning in recwarn]
+
+
+def test_rows_stored_out_of_order_are_read_fast_or_refused_never_skipped(tmp_path):
+    book = Workbook()
+    for row in (["v", "w"], [2], [3]):
+        book.active.append(row)
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    rows = (b'<row r="2"><c r="A2" t="n"><v>2</v></c></row>',
+            b'<row r="3"><c r="A3" t="n"><v>3</v></c></row>')  # fmt: skip
+    rewrite_workbook(path, lambda _, data: data.replace(b"".join(rows), b"".join(rows[::-1])))
+    fast = fast_sheets(path, None)
+    assert fast is not None
+    assert fast[None].to_dict("index") == {0: {"v": 2, "w": None}, 1: {"v": 3, "w": None}}
+    errors = tmp_path / "errors.xlsx"  # an error cell: the exact reader, which would skip row 2
+    errors.write_bytes(path.read_bytes())
+    error = b'<v>3</v></c><c r="B3" t="e"><v>#N/A</v></c>'
+    rewrite_workbook(errors, lambda _, data: data.replace(b"<v>3</v></c>", error))
+    with pytest.raises(SourceFileError, match="stores row 2 after row 3"):
+        read_sheets(errors)

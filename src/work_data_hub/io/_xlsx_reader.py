@@ -25,6 +25,9 @@ stored row is read. The rules match the CSV reader's:
   number, as calamine reads it; openpyxl makes it ``"#VALUE!"`` and warns.
   openpyxl's other remarks (on styles, validation, extensions it does not
   read) are not the run's to print.
+- Rows stored out of order (row 3 before row 2: no spreadsheet program
+  writes that, some generators may) refuse the sheet: openpyxl would skip
+  the later-stored earlier rows without a word.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = ["read_sheets"]
 
 
 _ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_ROW_NUMBER: Final = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="(\d+)"')
 #: openpyxl's warning for a date-formatted number it cannot make a date (it gives
 #: "#VALUE!" instead); the number as openpyxl parsed it, ``int`` or ``float`` text.
 _NO_DATE: Final = re.compile(
@@ -192,7 +196,24 @@ def _open(path: Path) -> Any:
         ) from error
 
 
+def _check_row_order(worksheet: Any, label: str) -> None:
+    """Raise if the sheet stores a row after a later one (openpyxl would skip it)."""
+    with worksheet._get_source() as source:  # the sheet's XML, as openpyxl reads it
+        numbers = np.array(_ROW_NUMBER.findall(source.read()), dtype=np.int64)
+    back = np.flatnonzero(np.diff(numbers) <= 0)
+    if back.size:
+        later, row = numbers[back[0]], numbers[back[0] + 1]
+        raise SourceFileError(
+            f"{label} stores row {row} after row {later}: a program wrote its rows out of "
+            "order; open and save it in Excel (or write the rows in order), and run the file "
+            "again",
+            path=label,
+            line=int(row),
+        )
+
+
 def _read(worksheet: Any, label: str) -> pd.DataFrame:
+    _check_row_order(worksheet, label)
     worksheet.reset_dimensions()  # the <dimension> tag may be stale: read every row
     with _openpyxl_remarks() as caught:
         cells = _numbers_kept(worksheet.iter_rows(values_only=True), caught, label)
