@@ -89,6 +89,21 @@ def test_log_shorter_than_its_record_is_refused(exporter):
     assert exporter.output_file.read_bytes() == data[:-10]
 
 
+def test_log_edited_in_place_is_refused_not_cut_mid_line(exporter):
+    """A value made longer by hand moves the committed length inside a line: cutting
+    there would leave a broken row (and a resume would append after it)."""
+    log = exporter.output_file
+    log.write_bytes(log.read_bytes().replace(b'""x"":1', b'""x"":1111111111'))
+    before = log.read_bytes()
+    with pytest.raises(FailureLogFormatError, match="changed outside work_data_hub"):
+        read_failures(log)
+    with pytest.raises(FailureLogFormatError, match="ends inside a line"):
+        exporter.export([_record(2)])
+    assert log.read_bytes() == before  # nothing cut, nothing appended
+    lock_path_for(log).unlink()  # the operator takes the edit: the log reads as it is
+    assert read_failures(log)["raw_data"].tolist()[-1] == '{"x":1111111111}'
+
+
 def test_corrupt_record_is_refused(exporter):
     lock_path_for(exporter.output_file).write_bytes(b"garbage\n")
     with pytest.raises(FailureLogFormatError, match=r"commit record .* is corrupt"):

@@ -12,6 +12,9 @@ export is all or nothing.
 An exporter records 0 before it first writes to a new log, so a first export
 killed mid-write leaves nothing committed. A log without a commit record
 (copied from elsewhere) counts as committed up to its last complete line.
+A committed length always ends a line: one that ends inside a line now
+means the log was edited in place (a value made longer by hand), and the
+log is refused rather than cut there.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Final
 
 from work_data_hub.errors import FailureLogFormatError, FailureLogWarning
 from work_data_hub.infrastructure.validation._csv_format import write_fully
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 __all__ = ["committed_length", "move_torn_tail", "read_record", "write_record"]
 
@@ -73,6 +77,14 @@ def committed_length(log_fd: int, size: int, record: int | None, path: Path) -> 
         raise FailureLogFormatError(
             f"{path} is shorter ({size} bytes) than its commit record ({record} bytes): "
             "it was cut or replaced outside work_data_hub",
+            path=path,
+        )
+    if 0 < record < size and os.pread(log_fd, 1, record - 1) != b"\n":
+        raise FailureLogFormatError(
+            f"{path} was changed outside work_data_hub after its last export: its commit "
+            f"record ({record} bytes) ends inside a line now. If the change was meant (a "
+            f"hand edit), delete {lock_path_for(path).name} beside it to take the log as it "
+            "is; else restore the log",
             path=path,
         )
     return record
