@@ -244,3 +244,38 @@ def test_a_row_logged_twice_counts_once_by_its_latest_entry(first_run, tmp_path)
     assert nothing.fixed == 0
     result = _replay(first_run, failures=log)
     assert result.counts["selected"].sum() == len(failures)
+
+
+def test_a_source_changed_since_its_load_replays_nothing_and_says_so(first_run, tmp_path):
+    """Rows logged from a file corrected since (not run again) may be gone from it:
+    loading them would put back what the file no longer says."""
+    _fix(first_run, tmp_path / "fixed")
+    failures = first_run.failures()
+    changed = failures[failures["error_type"] == "ENRICHMENT_FAILED"].iloc[0]
+    domain, name = str(changed["domain"]), str(changed["source_file"])
+    path = first_run.sources / domain / name.rsplit("[", 1)[0]
+    unchanged_bytes = path.read_bytes()
+    path.write_bytes(unchanged_bytes + b"\n")  # a byte more: not the file its load read
+
+    def rows_of_file():
+        return int((_table(first_run.db_url, domain)["source_file"] == name).sum())
+
+    before = rows_of_file()
+    result = replay_failures(
+        failures,
+        first_run.workspace(),
+        session_id=generate_session_id(),
+        logs_dir=first_run.logs,
+        source_dir=first_run.sources,
+    )
+    in_file = failures[(failures["domain"] == domain) & (failures["source_file"] == name)]
+    assert (
+        f"{len(in_file)} rows not run: {path} changed after session"
+        in result.errors[f"{domain}/{name}"]
+    )
+    assert rows_of_file() == before  # nothing of that file added
+    assert result.counts["fixed"].sum() > 0  # the other files replayed
+    path.write_bytes(unchanged_bytes)  # the file as loaded again: its rows replay
+    again = _replay(first_run)
+    assert f"{domain}/{name}" not in again.errors
+    assert rows_of_file() > before

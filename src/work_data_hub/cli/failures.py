@@ -232,7 +232,8 @@ def _explain(args: argparse.Namespace, out: Console) -> BaseModel | None:
     if reference is None and record is not None and record.reference_dir is not None:
         reference = record.reference_dir if record.reference_dir.is_dir() else None
     workspace = Workspace.open(db, reference_dir=reference)
-    explained = explain_failures(failures, workspace, selected=selection(args, failures))
+    chosen, source_dir = selection(args, failures), record.source_dir if record else None
+    explained = explain_failures(failures, workspace, selected=chosen, source_dir=source_dir)
     shown = explained.head(args.limit)
     if args.json:
         from work_data_hub.cli._explain_shape import ExplainOutput, with_logged

@@ -192,6 +192,11 @@ def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult]
     args.logs_dir.mkdir(parents=True, exist_ok=True)
     write_session_record(record, args.logs_dir)
     result = replay_failures(
-        failures, workspace, selected=chosen, session_id=session_id, logs_dir=args.logs_dir
+        failures,
+        workspace,
+        selected=chosen,
+        session_id=session_id,
+        logs_dir=args.logs_dir,
+        source_dir=None if ran is None else ran.source_dir,
     )
     return path, result

@@ -13,6 +13,7 @@ no row index, a database error).
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Final
 
 import pandas as pd
@@ -50,7 +51,11 @@ EXPLAIN_COLUMNS: Final = (
 
 
 def explain_failures(
-    failures: pd.DataFrame, workspace: Workspace, *, selected: pd.Series | None = None
+    failures: pd.DataFrame,
+    workspace: Workspace,
+    *,
+    selected: pd.Series | None = None,
+    source_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Return one row per selected failed row: the step that rejects it today and why.
 
@@ -64,6 +69,8 @@ def explain_failures(
         workspace: the database whose loads and reference data count
             (``Workspace.open``, perhaps with a reference folder overlaid).
         selected: a boolean mask over ``failures`` (default: every row).
+        source_dir: the folder the logged session read, if known: rows of a file
+            changed since its load are not run (``not_run``, with why).
 
     Columns: ``EXPLAIN_COLUMNS``. ``error_type`` is as logged;
     ``error_type_now``, ``step``, ``columns`` and ``reason`` are empty when
@@ -100,6 +107,7 @@ def explain_failures(
         session_id=generate_session_id(),
         explain=True,
         create_tables=False,
+        source_dir=source_dir,
     )
     parts = []
     for rerun in runs:

@@ -12,7 +12,9 @@ committed, or was superseded by a later run of the file, are ``not_run``
 with the reason. Rows that cannot be run, and files whose load fails, are
 counted as ``not_run`` and reported in ``errors``; the other files still
 replay. Each file's replay is recorded in the ledger with its rows, so a
-replay's own log can be replayed in turn.
+replay's own log can be replayed in turn. A source file changed since its
+load (when the logged session's source folder is known) replays nothing:
+its rows are ``not_run``, and running the file again is the fix.
 """
 
 from __future__ import annotations
@@ -90,13 +92,15 @@ def replay_failures(
     session_id: str,
     logs_dir: Path,
     selected: pd.Series | None = None,
+    source_dir: Path | None = None,
 ) -> ReplayResult:
     """Replay the ``selected`` rows (default: all) of one session's log as ``session_id``.
 
     ``failures`` is the whole log (``read_failures``): rows of the same source
     file that are not selected still decide which copy of a duplicate is the
     first. ``workspace``: the database to load into, and the reference data to
-    check against now.
+    check against now. ``source_dir``: the folder the logged session read, if
+    known: rows of a file changed since its load are not run (``rerun_failures``).
 
     >>> import tempfile
     >>> from work_data_hub.domain import annuity_performance
@@ -134,7 +138,9 @@ def replay_failures(
     counts: dict[tuple[str, str, str], int] = {}
     errors: dict[str, str] = {}
     database = workspace.database
-    runs = rerun_failures(failures, workspace, selected=selected, session_id=session_id)
+    runs = rerun_failures(
+        failures, workspace, selected=selected, session_id=session_id, source_dir=source_dir
+    )
     for rerun in runs:
         logged_type = rerun.logged["error_type"].astype(str).rename(rerun.domain)
         _tally(logged_type, Outcome.SELECTED, counts)

@@ -23,6 +23,11 @@ Four things make a rerun give the answer a run over the whole file would:
 - Where a file has loaded rows without fingerprints (loaded by a version
   before they existed), a row logged as dropped might copy one of them: such
   rows are not run, and say why.
+- Where the source folder is known and the file is still there, it must be
+  the file its current load read (the ledger's SHA-256): a file changed since
+  (corrected by hand, say) may no longer hold the logged rows, and loading
+  them would put back what the file no longer says. Its rows are not run;
+  running the file again is the fix.
 
 A file that cannot be rerun (an unknown domain, rows without a row index,
 a database error) is reported on its ``FileRerun`` and the next file runs.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +49,7 @@ from work_data_hub.errors import UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data import source_rows
 from work_data_hub.io.file_loads import LoadKind
+from work_data_hub.workflows.run import sha256_of
 from work_data_hub.workflows.workspace import Workspace
 
 __all__ = ["FileRerun", "rerun_failures"]
@@ -134,6 +141,24 @@ def _stale_sessions(
     return current, superseded, uncommitted
 
 
+def _changed_since_load(
+    loads: pd.DataFrame, domain: str, source_file: str, source_dir: Path | None
+) -> str | None:
+    """Why the file's rows must not run when it changed since its current load (None:
+    it did not, or that cannot be known: no source folder, no file, no digest)."""
+    current = loads[loads["kind"] == LoadKind.LOAD.value]
+    if source_dir is None or current.empty or pd.isna(current["file_sha256"].iloc[-1]):
+        return None
+    name = source_file.rsplit("[", 1)[0] if source_file.endswith("]") else source_file
+    path = source_dir / domain / name  # a sheet's label is <file>[<sheet>]
+    if not path.is_file() or sha256_of(path) == current["file_sha256"].iloc[-1]:
+        return None
+    return (
+        f"{path} changed after session {current['session_id'].iloc[-1]} loaded it: the "
+        "logged rows may no longer be what the file holds; run wdh-etl over the file again"
+    )
+
+
 def _loaded_by_fingerprint(lineage: pd.DataFrame) -> pd.Series:
     known = lineage.dropna(subset=["raw_hash"])
     return pd.Series(known.index.to_numpy(), index=known["raw_hash"].astype("int64").to_numpy())
@@ -148,6 +173,7 @@ def _rerun_file(
     session_id: str,
     explain: bool,
     create_tables: bool,
+    source_dir: Path | None,
 ) -> Iterator[FileRerun]:
     chosen = in_file[in_file["chosen"]].drop(columns="chosen")
     if domain not in DOMAINS:
@@ -167,9 +193,13 @@ def _rerun_file(
         return
     spec, database = DOMAINS[domain], workspace.database
     database.add_domain(spec.table, create=create_tables)
+    loads = database.loads(domain, [source_file])
     current, superseded_sessions, uncommitted = _stale_sessions(
-        database.loads(domain, [source_file]), placed["session_id"], source_file
+        loads, placed["session_id"], source_file
     )
+    if changed := _changed_since_load(loads, domain, source_file, source_dir):
+        yield FileRerun(domain, source_file, logged, not_run=pd.Series(changed, index=logged.index))
+        return
     sessions = placed["session_id"].astype(str)
     superseded = sessions[sessions.isin(superseded_sessions)].map(superseded_sessions)
     stale = sessions[sessions.isin(uncommitted)].map(uncommitted)
@@ -232,6 +262,7 @@ def rerun_failures(
     selected: pd.Series | None = None,
     explain: bool = False,
     create_tables: bool = True,
+    source_dir: Path | None = None,
 ) -> Iterator[FileRerun]:
     """Run the ``selected`` rows (default: all) of a failure log again, one source
     file at a time, against ``workspace``'s database and reference data.
@@ -239,7 +270,8 @@ def rerun_failures(
     ``failures`` is a whole log (``read_failures``); ``selected`` a boolean
     mask over it (missing values count as not selected); of a row logged
     several times only the latest entry counts. ``create_tables=False``
-    leaves the database as it is (explaining only reads).
+    leaves the database as it is (explaining only reads). ``source_dir``: the
+    folder the logged session read (its files are checked against their loads).
     """
     if selected is None:
         selected = pd.Series(True, index=failures.index)
@@ -260,6 +292,7 @@ def rerun_failures(
                 session_id=session_id,
                 explain=explain,
                 create_tables=create_tables,
+                source_dir=source_dir,
             ):
                 done.append(rerun)
         except (WorkDataHubError, SQLAlchemyError) as error:

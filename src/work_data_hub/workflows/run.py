@@ -153,7 +153,8 @@ def describe_error(error: BaseException) -> tuple[str, str | None]:
     return " ".join(message.split()), detail
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, hex (the ledger's ``file_sha256``)."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -203,7 +204,7 @@ def prepare_file(
     """Read ``path`` and run its tables through ``spec``'s steps; in a resumed session
     (``earlier``: what it logged), return its committed load instead when this session
     loaded the same bytes and logged their failures."""
-    prepared = PreparedFile(spec.name, source_name(path), _sha256(path))
+    prepared = PreparedFile(spec.name, source_name(path), sha256_of(path))
     if earlier is not None:
         prepared.committed = committed_load(
             path, prepared.digest, spec, session_id, database, earlier
