@@ -216,7 +216,8 @@ def test_a_file_that_cannot_run_does_not_stop_the_others(first_run, tmp_path):
     failures = first_run.failures()
     stranger = failures.iloc[[0]].assign(domain="annuity_retired", source_file="old.xlsx")
     unplaced = failures.iloc[[1]].assign(source_file="lost.xlsx", row_index=pd.NA)
-    log = pd.concat([stranger, unplaced, failures], ignore_index=True)
+    negative = failures.iloc[[2]].assign(source_file="edited.xlsx", row_index=-3)  # by hand
+    log = pd.concat([stranger, unplaced, negative, failures], ignore_index=True)
     result = _replay(first_run, failures=log)
     fixable = sum(
         entry["failed"].get(error_type, 0)
@@ -226,7 +227,8 @@ def test_a_file_that_cannot_run_does_not_stop_the_others(first_run, tmp_path):
     assert result.fixed == fixable  # every fixable row of every domain
     assert "unknown domain 'annuity_retired'" in result.errors["annuity_retired/old.xlsx"]
     assert "no row_index" in result.errors[f"{unplaced['domain'].iloc[0]}/lost.xlsx"]
-    assert result.counts["not_run"].sum() == 2
+    assert "a negative one" in result.errors[f"{negative['domain'].iloc[0]}/edited.xlsx"]
+    assert result.counts["not_run"].sum() == 3
 
 
 def test_a_row_logged_twice_counts_once_by_its_latest_entry(first_run, tmp_path):
