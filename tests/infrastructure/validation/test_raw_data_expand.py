@@ -69,10 +69,19 @@ def test_date_like_text_stays_text():
 def test_needs_raw_data_and_objects():
     with pytest.raises(FailureLogFormatError, match="raw_data column"):
         expand_raw_data(pd.DataFrame({"x": [1]}))
-    with pytest.raises(FailureLogFormatError, match="JSON objects"):
+    with pytest.raises(FailureLogFormatError, match="must hold a JSON object, found a list"):
         expand_raw_data(pd.DataFrame({"raw_data": ["[1]"]}))
-    with pytest.raises(FailureLogFormatError, match="raw_data of row 1 is not valid JSON"):
+    with pytest.raises(FailureLogFormatError, match="raw_data of the row labelled 1 is not valid"):
         expand_raw_data(pd.DataFrame({"raw_data": ['{"a":1}', ""]}))
+    # a log's rows are named as an operator finds them: source file and row, in every command
+    log = pd.DataFrame(
+        {"source_file": ["a.csv", "b.csv"], "row_index": [4, 2], "raw_data": ['{"a":1}', "{"]},
+        index=[10, 11],
+    )
+    with pytest.raises(FailureLogFormatError, match=r"raw_data of b\.csv row 2 is not valid JSON"):
+        expand_raw_data(log)
+    with pytest.raises(FailureLogFormatError, match=r"raw_data of b\.csv row 2 is not valid JSON"):
+        source_rows(log.iloc[[1]])
     assert expand_raw_data(pd.DataFrame({"raw_data": pd.Series([], dtype=str)})).empty
 
 

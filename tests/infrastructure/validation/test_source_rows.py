@@ -55,7 +55,7 @@ def test_keeps_the_row_labels_and_fills_absent_keys_with_none():
     ("frame", "message"),
     [
         (pd.DataFrame({"x": [1]}), "raw_data column"),
-        (pd.DataFrame({"raw_data": ["[1, 2]"]}), "JSON objects"),
+        (pd.DataFrame({"raw_data": ["[1, 2]"]}), "must hold a JSON object"),
         (pd.DataFrame({"raw_data": ["{oops"]}), "not valid JSON"),
     ],
 )

@@ -103,8 +103,20 @@ def _loads(text: str) -> Any:
         return json.loads(text)  # e.g. an escaped lone surrogate, which orjson refuses
 
 
-def _objects(texts: pa.Array) -> list[dict[str, Any]]:
-    """Each row's JSON object, exactly (ints past 64 bits too)."""
+def _where(frame: pd.DataFrame | None, position: int) -> str:
+    """The row at ``position`` as an operator finds it: its source file and row where
+    the frame has them (a log's rows), else its label (else its position)."""
+    if frame is None:
+        return f"row {position}"
+    if {"source_file", "row_index"} <= set(frame.columns):
+        row = frame.iloc[position]
+        return f"{row['source_file']} row {row['row_index']}"
+    return f"the row labelled {frame.index[position]}"
+
+
+def _objects(texts: pa.Array, frame: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Each row's JSON object, exactly (ints past 64 bits too); ``frame`` (whose
+    ``raw_data`` the texts are) names a bad row in the error."""
     values = texts.to_pylist()
     long_ints = pc.match_substring_regex(texts, _LONG_INT_RE2).to_numpy(zero_copy_only=False)
     try:
@@ -115,19 +127,23 @@ def _objects(texts: pa.Array) -> list[dict[str, Any]]:
                 _loads(text)
             except ValueError as error:
                 raise FailureLogFormatError(
-                    f"raw_data of row {position} is not valid JSON ({error}): {text[:80]!r}"
+                    f"raw_data of {_where(frame, position)} is not valid JSON ({error}): "
+                    f"{text[:80]!r}"
                 ) from error
         raise
     for row in np.flatnonzero(long_ints).tolist():
         objects[row] = json.loads(values[row])  # ints past 64 bits stay exact
-    not_objects = [type(v).__name__ for v in objects if not isinstance(v, dict)]
-    if not_objects:
-        raise FailureLogFormatError(f"raw_data must hold JSON objects, found a {not_objects[0]}")
+    for position, value in enumerate(objects):
+        if not isinstance(value, dict):
+            raise FailureLogFormatError(
+                f"raw_data of {_where(frame, position)} must hold a JSON object, found a "
+                f"{type(value).__name__}"
+            )
     return objects
 
 
-def _exact_columns(texts: pa.Array) -> dict[str, pd.Series]:
-    objects = _objects(texts)
+def _exact_columns(texts: pa.Array, frame: pd.DataFrame | None = None) -> dict[str, pd.Series]:
+    objects = _objects(texts, frame)
     try:
         struct = pa.array(objects)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -170,13 +186,10 @@ def _refuse_deep_nesting(texts: pa.Array, frame: pd.DataFrame) -> None:
     for position in suspects.tolist():
         depth = _nesting(texts[position].as_py())
         if depth > MAX_NESTING:
-            row = frame.iloc[position]
-            where = f"the row labelled {frame.index[position]}"
-            if {"source_file", "row_index"} <= set(frame.columns):
-                where = f"{row['source_file']} row {row['row_index']}"
             raise FailureLogFormatError(
-                f"raw_data of {where} nests {depth} levels deep, more than the {MAX_NESTING} "
-                "a failure log holds: the log was not written by work_data_hub or was altered"
+                f"raw_data of {_where(frame, position)} nests {depth} levels deep, more than "
+                f"the {MAX_NESTING} a failure log holds: the log was not written by "
+                "work_data_hub or was altered"
             )
 
 
@@ -216,7 +229,7 @@ def expand_raw_data(frame: pd.DataFrame) -> pd.DataFrame:
     texts = _raw_data_texts(frame, "expand_raw_data")
     columns: dict[str, pd.Series] = {}
     if len(texts):
-        columns = _arrow_columns(texts) or _exact_columns(texts)
+        columns = _arrow_columns(texts) or _exact_columns(texts, frame)
     expanded = pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
     expanded.index = frame.index
     return expanded
@@ -233,7 +246,7 @@ def source_rows(frame: pd.DataFrame) -> pd.DataFrame:
     [{'计划代码': '0012', '月度': 202401, 'x': None}]
     """
     texts = _raw_data_texts(frame, "source_rows")
-    objects = _objects(texts) if len(texts) else []
+    objects = _objects(texts, frame) if len(texts) else []
     keys = list(dict.fromkeys(key for obj in objects for key in obj))
     columns = {key: [obj.get(key) for obj in objects] for key in keys}
     rows = pd.DataFrame(columns, index=frame.index, dtype=object)
@@ -247,4 +260,4 @@ def raw_objects(frame: pd.DataFrame) -> list[dict[str, Any]]:
     [{'a': '0012', 'b': None}]
     """
     texts = _raw_data_texts(frame, "raw_objects")
-    return _objects(texts) if len(texts) else []
+    return _objects(texts, frame) if len(texts) else []
