@@ -150,9 +150,7 @@ class SessionEntry(Shape):
     """One session log in the logs folder (one count per error type)."""
 
     session_id: str
-    started: datetime | None = Field(
-        description="local time, from the session id; null if it holds no real date and time"
-    )
+    started: datetime = Field(description="local time, from the session id")
     path: str
     rows: int
     VALIDATION_FAILED: int

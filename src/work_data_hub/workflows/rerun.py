@@ -164,6 +164,11 @@ def _loaded_by_fingerprint(lineage: pd.DataFrame) -> pd.Series:
     return pd.Series(known.index.to_numpy(), index=known["raw_hash"].astype("int64").to_numpy())
 
 
+def _placeable(row_index: pd.Series) -> pd.Series:
+    """Which entries name a row of their file (a row index, not negative)."""
+    return (row_index.notna() & (row_index.fillna(-1) >= 0)).astype(bool)
+
+
 def _rerun_file(
     domain: str,
     source_file: str,
@@ -178,15 +183,15 @@ def _rerun_file(
     chosen = in_file[in_file["chosen"]].drop(columns="chosen")
     if domain not in DOMAINS:
         raise UnknownDomainError(domain, known=list(DOMAINS))
-    unplaced = chosen["row_index"].isna()
+    unplaced = ~_placeable(chosen["row_index"])
     if unplaced.any():
         yield FileRerun(
             domain,
             source_file,
             chosen[unplaced],
-            error="no row_index: the row cannot be placed in its source file",
+            error="no row_index, or a negative one: the row cannot be placed in its source file",
         )
-    placed = in_file[in_file["row_index"].notna()]
+    placed = in_file[_placeable(in_file["row_index"])]
     placed = placed.set_index(placed["row_index"].astype("int64").to_numpy()).sort_index()
     logged = placed[placed["chosen"]].drop(columns="chosen")
     if logged.empty:
