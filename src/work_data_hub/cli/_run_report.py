@@ -14,6 +14,8 @@ from rich.console import Console
 
 from work_data_hub.analysis import FrameView
 from work_data_hub.cli.console import print_log_link, say
+from work_data_hub.errors import OutputWriteError
+from work_data_hub.infrastructure.atomic_file import write_replacing
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
 from work_data_hub.workflows import DomainResult, FileResult
 
@@ -135,18 +137,23 @@ def report(
     """Write --summary-json, print the summary, say every error; return the exit status.
 
     The JSON comes first: a reader of the output that went away (``| head``)
-    ends the printing (Rich exits 1), never the record of the run."""
+    ends the printing (Rich exits 1), never the record of the run. It replaces
+    the file whole; one that cannot be written (a full disk) is said in one
+    line and makes the status 1, and the summary is printed all the same."""
     log = FailureExporter(session_id, args.logs_dir).output_file
+    errors = 0
     if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
+        data = json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2)
+        try:
+            write_replacing(args.summary_json, data.encode("utf-8"))
+        except OutputWriteError as error:
+            logged = f"failure log: {log}" if log.exists() else "no failed rows logged"
+            say(f"wdh-etl: --summary-json not written: {error} (the loads are done; {logged})")
+            errors += 1
     summary = _summary_frame(results)
     out.print(f"Session {session_id}", markup=False)
     for domain, files in summary.groupby("domain", sort=False):
         out.print(FrameView(files.drop(columns="domain"), title=str(domain)))
-    errors = 0
     for result in results:
         for name, why in result.skipped.items():
             out.print(f"{result.domain}: skipped {name}: {why}", markup=False, soft_wrap=True)
