@@ -598,3 +598,33 @@ def test_a_summary_json_on_a_full_disk_leaves_the_earlier_one_whole(sources):
         assert summary.read_text(encoding="utf-8") == '{"earlier": true}\n'
         assert sorted(p.name for p in disk.iterdir()) == ["filler", "summary.json"]
         assert result.stdout.splitlines()[-1].startswith("Saved failure log to ")
+
+
+def test_a_session_whose_first_export_left_an_empty_log_resumes(sources):
+    """An empty log (beside its lock file) that a first export left, killed or on a full
+    disk, is a log not yet begun: the session resumes and logs its rows in it."""
+    session = "etl_20240301_090000_0a1b2c"
+    log = sources.parent / "logs" / f"wdh_etl_failures_{session}.csv"
+    log.parent.mkdir()
+    log.touch()
+    (log.parent / f".{log.name}.lock").touch()
+    result, _ = _run(sources, f"sqlite:///{sources.parent / 'w.db'}", "--session-id", session)
+    assert result.returncode == 0, result.stderr
+    assert len(read_failures(log)) == 7  # 5 + 1 of the performance files, 1 of income
+
+
+def test_a_full_logs_disk_never_says_a_log_was_saved(sources):
+    """(root: a small tmpfs) Nothing can be logged, so no file loads: the last line says
+    so, and no empty file is left that a resume would take for a broken log."""
+    with small_filesystem(sources.parent / "disk", "64k") as disk:
+        (disk / "logs").mkdir()
+        _fill(disk)
+        result = wdh_etl(
+            "--all-domains", "--source", str(sources),
+            "--db", f"sqlite:///{sources.parent / 'w.db'}", "--plain",
+            "--logs-dir", str(disk / "logs"), cwd=sources.parent,
+        )  # fmt: skip
+        assert result.returncode == 1
+        last = result.stdout.splitlines()[-1]
+        assert last.startswith("0 files loaded, 3 could not be processed, no failed rows logged")
+        assert not list((disk / "logs").glob("wdh_etl_failures_*.csv"))
