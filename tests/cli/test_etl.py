@@ -628,3 +628,20 @@ def test_a_full_logs_disk_never_says_a_log_was_saved(sources):
         last = result.stdout.splitlines()[-1]
         assert last.startswith("0 files loaded, 3 could not be processed, no failed rows logged")
         assert not list((disk / "logs").glob("wdh_etl_failures_*.csv"))
+
+
+def test_a_source_that_is_a_link_to_nothing_is_that_file_s_error(sources):
+    income = sources / "annuity_income"
+    (income / "2024-02.csv").symlink_to(sources.parent / "share" / "2024-02.csv")
+    (income / "loop.csv").symlink_to("loop.csv")
+    result = wdh_etl(
+        "--domain", "annuity_income", "--source", str(sources),
+        "--db", f"sqlite:///{sources.parent / 'w.db'}", "--plain", cwd=sources.parent,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "wdh-etl: annuity_income: 2024-02.csv: 2024-02.csv cannot be read: No such file or "
+        f"directory (a link to {sources.parent / 'share' / '2024-02.csv'})",
+        "wdh-etl: annuity_income: loop.csv: loop.csv cannot be read: Too many levels of "
+        "symbolic links (a link to loop.csv)",
+    ]
