@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import signal
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -64,16 +66,31 @@ def write_two_sessions(logs: Path, raw: pd.DataFrame) -> Path:
 
 
 def run_module(
-    module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, columns: int = 80
+    module: str,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    columns: int = 80,
+    max_file_size: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m module args`` in a subprocess at ``columns`` wide, output captured."""
+    """``python -m module args`` in a subprocess at ``columns`` wide, output captured;
+    ``max_file_size``: its writes past that many bytes fail (EFBIG, as a full disk)."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         env={**os.environ, "COLUMNS": str(columns), **(env or {})},
+        preexec_fn=None if max_file_size is None else partial(_limit_file_size, max_file_size),
     )
+
+
+def _limit_file_size(size: int) -> None:
+    """In the child: a write past ``size`` bytes fails with EFBIG (not SIGXFSZ's kill)."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
 def wdh_etl(*args: str, cwd: Path, **options: object) -> subprocess.CompletedProcess[str]:

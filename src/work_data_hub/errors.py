@@ -33,6 +33,7 @@ __all__ = [
     "LoadInputError",
     "LogNotFoundError",
     "OutputPathError",
+    "OutputWriteError",
     "RawDataEncodingError",
     "ReferenceKeyTooLongError",
     "ResumeConflictError",
@@ -248,3 +249,13 @@ class OutputPathError(WorkDataHubError, ValueError):
     def __init__(self, message: str, *, path: Path | str) -> None:
         super().__init__(message)
         self.path = path
+
+
+class OutputWriteError(WorkDataHubError, OSError):
+    """An output file (a workbook, a summary) could not be written; a file already at
+    its path is as it was, and nothing half-written is left.
+
+    Made as ``OutputWriteError(errno, message, path)``: ``filename`` is the path."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)

@@ -17,6 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.helpers import ROOT, in_terminal, query, wdh_etl
+from tests.reliability.faults import small_filesystem
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
 
@@ -542,3 +543,105 @@ def test_a_run_started_with_its_output_closed_loads_and_records_all(sources, tmp
     files = json.loads(summary.read_text(encoding="utf-8"))["domains"]["annuity_income"]["files"]
     assert files["2024-03.csv"]["loaded"] == 1
     assert len(list((tmp_path / "logs").glob("wdh_etl_failures_*.csv"))) == 1
+
+
+def _fill(disk: Path) -> None:
+    """Fill ``disk`` to its last byte."""
+    with (disk / "filler").open("wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(b"\0" * 4096)
+        except OSError:
+            pass
+        try:
+            while True:
+                file.write(b"\0")
+        except OSError:
+            pass
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_summary_json_that_cannot_be_written_is_one_line_after_the_whole_run(sources):
+    """``--summary-json /dev/full`` (every write: no space left): the files load, the
+    summary is printed, one line says the JSON is not written, and the run ends 1."""
+    result = wdh_etl(
+        "--all-domains", "--source", str(sources), "--db", f"sqlite:///{sources.parent / 'w.db'}",
+        "--plain", "--summary-json", "/dev/full", cwd=sources.parent,
+    )  # fmt: skip
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("wdh-etl: --summary-json not written: cannot write /dev/full: No space")
+    assert line.endswith(f"(the loads are done; failure log: {_log_of(result)})")
+    assert "2024-03.csv" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("Saved failure log to ")
+
+
+def _log_of(result: subprocess.CompletedProcess[str]) -> str:
+    session = result.stdout.split()[1]  # "Session <id>" opens the output
+    return str(Path("logs") / f"wdh_etl_failures_{session}.csv")
+
+
+def test_a_summary_json_on_a_full_disk_leaves_the_earlier_one_whole(sources):
+    """(root: a small tmpfs) The JSON replaces the earlier one whole or not at all."""
+    with small_filesystem(sources.parent / "disk", "64k") as disk:
+        summary = disk / "summary.json"
+        summary.write_text('{"earlier": true}\n', encoding="utf-8")
+        _fill(disk)
+        result = wdh_etl(
+            "--all-domains", "--source", str(sources),
+            "--db", f"sqlite:///{sources.parent / 'w.db'}", "--plain",
+            "--summary-json", str(summary), cwd=sources.parent,
+        )  # fmt: skip
+        assert result.returncode == 1
+        [line] = result.stderr.splitlines()
+        assert f"cannot write {summary}: No space left on device; the file there is" in line
+        assert summary.read_text(encoding="utf-8") == '{"earlier": true}\n'
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "summary.json"]
+        assert result.stdout.splitlines()[-1].startswith("Saved failure log to ")
+
+
+def test_a_session_whose_first_export_left_an_empty_log_resumes(sources):
+    """An empty log (beside its lock file) that a first export left, killed or on a full
+    disk, is a log not yet begun: the session resumes and logs its rows in it."""
+    session = "etl_20240301_090000_0a1b2c"
+    log = sources.parent / "logs" / f"wdh_etl_failures_{session}.csv"
+    log.parent.mkdir()
+    log.touch()
+    (log.parent / f".{log.name}.lock").touch()
+    result, _ = _run(sources, f"sqlite:///{sources.parent / 'w.db'}", "--session-id", session)
+    assert result.returncode == 0, result.stderr
+    assert len(read_failures(log)) == 7  # 5 + 1 of the performance files, 1 of income
+
+
+def test_a_full_logs_disk_never_says_a_log_was_saved(sources):
+    """(root: a small tmpfs) Nothing can be logged, so no file loads: the last line says
+    so, and no empty file is left that a resume would take for a broken log."""
+    with small_filesystem(sources.parent / "disk", "64k") as disk:
+        (disk / "logs").mkdir()
+        _fill(disk)
+        result = wdh_etl(
+            "--all-domains", "--source", str(sources),
+            "--db", f"sqlite:///{sources.parent / 'w.db'}", "--plain",
+            "--logs-dir", str(disk / "logs"), cwd=sources.parent,
+        )  # fmt: skip
+        assert result.returncode == 1
+        last = result.stdout.splitlines()[-1]
+        assert last.startswith("0 files loaded, 3 could not be processed, no failed rows logged")
+        assert not list((disk / "logs").glob("wdh_etl_failures_*.csv"))
+
+
+def test_a_source_that_is_a_link_to_nothing_is_that_file_s_error(sources):
+    income = sources / "annuity_income"
+    (income / "2024-02.csv").symlink_to(sources.parent / "share" / "2024-02.csv")
+    (income / "loop.csv").symlink_to("loop.csv")
+    result = wdh_etl(
+        "--domain", "annuity_income", "--source", str(sources),
+        "--db", f"sqlite:///{sources.parent / 'w.db'}", "--plain", cwd=sources.parent,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "wdh-etl: annuity_income: 2024-02.csv: 2024-02.csv cannot be read: No such file or "
+        f"directory (a link to {sources.parent / 'share' / '2024-02.csv'})",
+        "wdh-etl: annuity_income: loop.csv: loop.csv cannot be read: Too many levels of "
+        "symbolic links (a link to loop.csv)",
+    ]

@@ -2,8 +2,11 @@
 
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -305,6 +308,51 @@ def test_the_excel_view_names_the_log_and_gives_sheet_rows(logs, tmp_path):
     assert about == {"session": NEW, "failure log": str(log), "failed rows": 3}
     header, first = list(book["annuity_performance"].values)[:2]
     assert dict(zip(header, first, strict=True))["sheet_row"] == 5
+
+
+@pytest.fixture
+def many_sheets(tmp_path) -> Path:
+    """A log of 24 domains of 100 rows: a workbook of many small sheets, whose save
+    (zipping them) writes more than any one sheet's part and takes a while."""
+    rng = random.Random(7)
+    raw = pd.DataFrame({"code": [f"{rng.getrandbits(64):016x}" for _ in range(100)]})
+    parts = [(f"domain_{i:02d}", "a.csv", "VALIDATION_FAILED", raw) for i in range(24)]
+    return write_log(tmp_path / "logs", NEW, parts)
+
+
+def test_excel_on_a_full_disk_is_one_line_and_keeps_the_earlier_workbook(many_sheets, tmp_path):
+    out = tmp_path / "report.xlsx"
+    assert wdh_failures("excel", "-o", str(out), cwd=tmp_path).returncode == 0
+    before = out.read_bytes()
+    result = wdh_failures("excel", "-o", str(out), cwd=tmp_path, max_file_size=len(before) // 2)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"wdh-failures: cannot write {out}: File too large; the file there is as it was\n"
+    )
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "report.xlsx"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_the_workbook_is_saved_keeps_a_whole_workbook(many_sheets, tmp_path):
+    """SIGINT as soon as the save begins (its temporary file appears, or the output
+    changes): the output is the earlier workbook or the whole new one, never a part."""
+    out = tmp_path / "report.xlsx"
+    assert wdh_failures("excel", "-o", str(out), cwd=tmp_path).returncode == 0
+    before = out.stat()
+    command = [sys.executable, "-m", "work_data_hub.cli.failures", "excel", "-o", str(out)]
+    run = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while run.poll() is None:
+        now = out.stat()
+        saving = any(p.name.startswith(".report.xlsx.") for p in tmp_path.iterdir())
+        if saving or (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            run.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.001)
+    _, err = run.communicate(timeout=60)
+    assert (run.returncode, err) == (130, b"wdh-failures: interrupted\n")
+    assert load_workbook(out).sheetnames[0] == "summary"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "report.xlsx"]
 
 
 # -- start-up -----------------------------------------------------------------

@@ -140,6 +140,18 @@ def test_replay_filters_by_error_type_and_domain(ran):
     assert "No rows still failing" in result.stdout
 
 
+@SQLITE_ONLY
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_replay_summary_json_that_cannot_be_written_is_one_line(ran):
+    result = wdh_etl("replay", ran.session_id, "--summary-json", "/dev/full", cwd=ran.root)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "wdh-etl replay: --summary-json not written: cannot write /dev/full: "
+        "No space left on device (the replay is done)\n"
+    )
+    assert "Rows still failing: " in result.stdout
+
+
 def test_nothing_selected_is_said_and_is_not_an_error(ran):
     result = wdh_etl("replay", "--source-file", "no-such.xlsx", cwd=ran.root)
     assert result.returncode == 0, result.stderr

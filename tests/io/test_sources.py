@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from tests.helpers import rewrite_workbook, stale_dimension
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io import _csv_reader
-from work_data_hub.io.sources import list_sources, parse_size, read_source
+from work_data_hub.io.sources import list_sources, parse_size, read_source, source_digest
 
 
 def _xlsx(path, rows, *, extra_sheet=False):
@@ -423,3 +423,16 @@ def test_a_broken_workbook_parses_its_size_and_its_read_says_why(tmp_path, how):
     assert parse_size(broken) == broken.stat().st_size
     with pytest.raises(SourceFileError):
         read_source(broken)
+
+
+def test_a_link_to_nothing_or_a_loop_of_links_is_listed_and_its_read_says_why(tmp_path):
+    folder = tmp_path / "annuity_income"
+    folder.mkdir()
+    (folder / "gone.csv").symlink_to(tmp_path / "share" / "gone.csv")  # a share not mounted
+    (folder / "loop.csv").symlink_to("loop.csv")
+    listing = list_sources(tmp_path, "annuity_income")
+    assert [path.name for path in listing.files] == ["gone.csv", "loop.csv"]
+    with pytest.raises(SourceFileError, match=r"^gone.csv cannot be read: No such file"):
+        source_digest(folder / "gone.csv")
+    with pytest.raises(SourceFileError, match=r"^loop.csv cannot be read: Too many levels"):
+        read_source(folder / "loop.csv")

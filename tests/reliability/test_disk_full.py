@@ -79,3 +79,29 @@ def test_file_size_limit_raises_and_leaves_the_file_as_it_was(tmp_path):
     assert result.stdout.startswith("FailureLogWriteError 27"), result.stdout + result.stderr
     assert "left as it was" in result.stdout
     assert exporter.output_file.read_bytes() == before
+
+
+def test_a_new_log_whose_commit_record_cannot_be_written_leaves_no_file(tmp_path):
+    """A disk too full for even the lock file's record (EFBIG at 0 bytes, in a child):
+    no empty log is left behind, which a reader would take for no log at all."""
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from tests.reliability.test_disk_full import _frame
+        from work_data_hub.infrastructure.validation import FailureExporter
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        frame = _frame(1)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        try:
+            FailureExporter("{SESSION}", Path(sys.argv[1])).export(frame)
+        except OSError as error:
+            print(type(error).__name__, error.errno)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout == "FailureLogWriteError 27\n", result.stdout + result.stderr
+    assert not FailureExporter(SESSION, tmp_path).output_file.exists()

@@ -26,8 +26,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import pandas as pd
 from openpyxl import Workbook
@@ -35,10 +38,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from work_data_hub.analysis.summary import summarize
 from work_data_hub.analysis.views import cell_text, visible_controls
 from work_data_hub.errors import ExcelLimitError, OutputPathError
+from work_data_hub.infrastructure.atomic_file import replacing
 from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
 
 __all__ = ["MAX_WIDTH", "to_excel", "workbook_path"]
@@ -235,7 +240,8 @@ def to_excel(failures: pd.DataFrame, path: str | Path, *, log: str | Path | None
 
     Everything that can be refused is checked before the workbook is begun:
     the path (``workbook_path``), the sheet row limit and the ``raw_data`` of
-    every row.
+    every row. The workbook replaces ``path`` whole once saved (``replacing``):
+    a save that fails or is interrupted leaves the file there as it was.
 
     >>> import tempfile
     >>> failures = pd.DataFrame({"session_id": ["s"], "timestamp": ["t"], "domain": ["d"],
@@ -243,6 +249,9 @@ def to_excel(failures: pd.DataFrame, path: str | Path, *, log: str | Path | None
     ...     "raw_data": ['{"计划代码":"P1","规模":1.5}']})
     >>> to_excel(failures, Path(tempfile.mkdtemp()) / "f.xlsx").suffix
     '.xlsx'
+
+    Raises:
+        OutputWriteError: the workbook could not be written (a full disk).
     """
     path = workbook_path(path)
     sheets = _domain_frames(failures)
@@ -251,5 +260,18 @@ def to_excel(failures: pd.DataFrame, path: str | Path, *, log: str | Path | None
     _write(workbook.create_sheet("summary"), summary, above=_about(failures, log))
     for name, frame in sheets.items():
         _write(workbook.create_sheet(name), frame)
-    workbook.save(path)
+    with replacing(path) as file:
+        _save(workbook, file)
     return path
+
+
+def _save(workbook: Workbook, file: BinaryIO) -> None:
+    """``workbook.save``, but a save that fails closes its zip here: left to
+    ``ZipFile.__del__``, whose writes fail again, it would print a traceback."""
+    archive = ZipFile(file, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        workbook.properties.modified = datetime.now(UTC).replace(tzinfo=None)
+        ExcelWriter(workbook, archive).save()
+    finally:
+        with suppress(Exception):
+            archive.close()  # (done already when the save succeeded)

@@ -14,7 +14,9 @@ from rich.console import Console
 
 from work_data_hub.analysis import FrameView
 from work_data_hub.cli.console import print_log_link, say
-from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
+from work_data_hub.errors import OutputWriteError, WorkDataHubError
+from work_data_hub.infrastructure.atomic_file import write_replacing
+from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, holds_entries
 from work_data_hub.workflows import DomainResult, FileResult
 
 __all__ = ["closing_line", "report"]
@@ -129,24 +131,39 @@ def closing_line(
     return ", ".join(parts) + "."
 
 
+def _holds_entries(log: Path) -> bool:
+    """Whether the log holds a finished export: never "saved" for an empty file that a
+    failed first export left (an unreadable log counts as there: its reader says why)."""
+    try:
+        return holds_entries(log)
+    except (WorkDataHubError, OSError):
+        return log.exists()
+
+
 def report(
     results: list[DomainResult], args: argparse.Namespace, session_id: str, out: Console
 ) -> int:
     """Write --summary-json, print the summary, say every error; return the exit status.
 
     The JSON comes first: a reader of the output that went away (``| head``)
-    ends the printing (Rich exits 1), never the record of the run."""
+    ends the printing (Rich exits 1), never the record of the run. It replaces
+    the file whole; one that cannot be written (a full disk) is said in one
+    line and makes the status 1, and the summary is printed all the same."""
     log = FailureExporter(session_id, args.logs_dir).output_file
+    logged = _holds_entries(log)
+    errors = 0
     if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
+        data = json.dumps(_summary_json(session_id, log, results), ensure_ascii=False, indent=2)
+        try:
+            write_replacing(args.summary_json, data.encode("utf-8"))
+        except OutputWriteError as error:
+            where = f"failure log: {log}" if logged else "no failed rows logged"
+            say(f"wdh-etl: --summary-json not written: {error} (the loads are done; {where})")
+            errors += 1
     summary = _summary_frame(results)
     out.print(f"Session {session_id}", markup=False)
     for domain, files in summary.groupby("domain", sort=False):
         out.print(FrameView(files.drop(columns="domain"), title=str(domain)))
-    errors = 0
     for result in results:
         for name, why in result.skipped.items():
             out.print(f"{result.domain}: skipped {name}: {why}", markup=False, soft_wrap=True)
@@ -158,10 +175,10 @@ def report(
                 say(f"wdh-etl: {result.domain}: {file.source_file}: {file.error}")
                 errors += 1
     _report_details(results, args, session_id)
-    last = closing_line(results, session_id, args.source, logged=log.exists())
+    last = closing_line(results, session_id, args.source, logged=logged)
     if last is not None:
         out.print(last, markup=False, soft_wrap=True)
-    if log.exists():
+    if logged:
         print_log_link(out, "Saved failure log to ", log)
     elif last is None:
         out.print(f"No failed rows in session {session_id}.", markup=False)

@@ -139,16 +139,22 @@ def _run(args: argparse.Namespace) -> int:
         out.print(FrameView(shown, title=str(domain)))
     for where, message in result.errors.items():
         say(f"wdh-etl replay: {where}: {message}")
+    unwritten = 0
     if args.summary_json:
-        args.summary_json.write_text(
-            json.dumps(_summary_json(result, log), ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
+        from work_data_hub.errors import OutputWriteError
+        from work_data_hub.infrastructure.atomic_file import write_replacing
+
+        data = json.dumps(_summary_json(result, log), ensure_ascii=False, indent=2)
+        try:
+            write_replacing(args.summary_json, data.encode("utf-8"))
+        except OutputWriteError as error:
+            say(f"wdh-etl replay: --summary-json not written: {error} (the replay is done)")
+            unwritten = 1
     if result.log.exists():
         print_log_link(out, "Rows still failing: ", result.log)
     else:
         out.print(f"No rows still failing in session {result.session_id}.", markup=False)
-    return 1 if result.errors or torn else 0
+    return 1 if result.errors or torn or unwritten else 0
 
 
 def _replay(args: argparse.Namespace, out: Console) -> tuple[Path, ReplayResult] | str | None:

@@ -25,6 +25,7 @@ is ever shifted under another column. See ``_csv_reader`` and
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "read_reference",
     "read_source",
     "read_tables",
+    "source_digest",
     "source_name",
 ]
 
@@ -113,7 +115,8 @@ def list_sources(source_dir: Path, domain: str) -> SourceListing:
 
     Excel's lock files (``~$name.xlsx``, present while a workbook is open) and
     hidden files (``.name.csv``) are not sources: they are listed in
-    ``skipped``.
+    ``skipped``. A symbolic link to nothing (a share not mounted) or a loop of
+    links is listed: its read is that file's error.
 
     Raises:
         SourceFileError: there is no such folder.
@@ -123,8 +126,10 @@ def list_sources(source_dir: Path, domain: str) -> SourceListing:
         raise SourceFileError(f"no source folder {folder} for domain {domain}")
     files, skipped = [], {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in SOURCE_SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in SOURCE_SUFFIXES:
             continue
+        if not path.is_file() and not (path.is_symlink() and not path.exists()):
+            continue  # a folder; a link that leads nowhere is a file that cannot be read
         reason = _not_a_source(path)
         if reason is None:
             files.append(path)
@@ -185,7 +190,7 @@ def _checked(path: str | Path) -> Path:
             path=name,
         )
     if not path.is_file():
-        raise SourceFileError(f"{path} does not exist or is not a file", path=path)
+        raise SourceFileError(_not_a_file(path), path=path)
     if path.suffix.lower() not in SOURCE_SUFFIXES:
         raise SourceFileError(
             f"{name}: only {', '.join(SOURCE_SUFFIXES)} sources are read", path=path
@@ -193,11 +198,42 @@ def _checked(path: str | Path) -> Path:
     return path
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is not a file to read, naming where a symbolic link leads."""
+    if path.is_symlink():
+        try:
+            path.stat()
+        except OSError as error:
+            return _cannot_read(path, error)
+    return f"{path} does not exist or is not a file"
+
+
+def _cannot_read(path: Path, error: OSError) -> str:
+    link = f" (a link to {os.readlink(path)})" if path.is_symlink() else ""
+    return f"{source_name(path)} cannot be read: {error.strerror or error}{link}"
+
+
+def source_digest(path: Path) -> str:
+    """The SHA-256 of ``path``'s bytes, in hex.
+
+    Raises:
+        SourceFileError: the file cannot be read (a link to nothing, no permission).
+    """
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise SourceFileError(_cannot_read(path, error), path=path) from error
+    return digest.hexdigest()
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise SourceFileError(f"{path.name} cannot be read: {error.strerror}", path=path) from error
+        raise SourceFileError(_cannot_read(path, error), path=path) from error
     return read_csv_text(data, path.name)
 
 

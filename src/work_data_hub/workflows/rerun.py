@@ -49,7 +49,7 @@ from work_data_hub.errors import UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data import source_rows
 from work_data_hub.io.file_loads import LoadKind
-from work_data_hub.workflows.run import sha256_of
+from work_data_hub.io.sources import source_digest
 from work_data_hub.workflows.workspace import Workspace
 
 __all__ = ["FileRerun", "rerun_failures"]
@@ -151,7 +151,7 @@ def _changed_since_load(
         return None
     name = source_file.rsplit("[", 1)[0] if source_file.endswith("]") else source_file
     path = source_dir / domain / name  # a sheet's label is <file>[<sheet>]
-    if not path.is_file() or sha256_of(path) == current["file_sha256"].iloc[-1]:
+    if not path.is_file() or source_digest(path) == current["file_sha256"].iloc[-1]:
         return None
     return (
         f"{path} changed after session {current['session_id'].iloc[-1]} loaded it: the "

@@ -24,7 +24,6 @@ that a row it loaded failed.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -44,7 +43,7 @@ from work_data_hub.errors import WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter
 from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import FileLoad
-from work_data_hub.io.sources import list_sources, read_tables, source_name
+from work_data_hub.io.sources import list_sources, read_tables, source_digest, source_name
 from work_data_hub.workflows._memory import release_memory, share_one_allocator
 from work_data_hub.workflows._resume import (
     NO_ENTRIES,
@@ -153,15 +152,6 @@ def describe_error(error: BaseException) -> tuple[str, str | None]:
     return " ".join(message.split()), detail
 
 
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256, hex (the ledger's ``file_sha256``)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class PreparedFile:
     """A source file read and through its domain's steps, not yet logged nor loaded
@@ -204,7 +194,7 @@ def prepare_file(
     """Read ``path`` and run its tables through ``spec``'s steps; in a resumed session
     (``earlier``: what it logged), return its committed load instead when this session
     loaded the same bytes and logged their failures."""
-    prepared = PreparedFile(spec.name, source_name(path), sha256_of(path))
+    prepared = PreparedFile(spec.name, source_name(path), source_digest(path))
     if earlier is not None:
         prepared.committed = committed_load(
             path, prepared.digest, spec, session_id, database, earlier

@@ -10,10 +10,12 @@ from work_data_hub.infrastructure.validation import (
     FIELDNAMES,
     FailureExporter,
     expand_raw_data,
+    holds_entries,
     latest_entries,
     read_failures,
     to_failed_frame,
 )
+from work_data_hub.infrastructure.validation._file_lock import lock_path_for
 
 HEADER = ",".join(FIELDNAMES) + "\n"
 
@@ -206,3 +208,24 @@ def test_a_cell_of_megabytes_reads_back_whole(tmp_path, megabytes):
     failures = read_failures(path)
     assert failures["source_file"].tolist() == ["a.csv"] * 3 + ["b.csv"]
     assert expand_raw_data(failures)["x"].tolist() == ["a", huge, "b", "c"]
+
+
+def test_an_empty_log_beside_its_lock_file_has_no_rows_and_takes_the_next_export(tmp_path):
+    """The 0-byte start of a first export that never finished (killed, or an older
+    version on a full disk) is a log not yet begun, not a file that is no log."""
+    exporter = FailureExporter(SESSION, tmp_path)
+    exporter.output_file.touch()
+    lock_path_for(exporter.output_file).touch()
+    assert read_failures(exporter.output_file).empty
+    assert not holds_entries(exporter.output_file)
+    exporter.export(
+        to_failed_frame(
+            pd.DataFrame({"a": [1]}),
+            session_id=SESSION,
+            domain="d",
+            source_file="f.csv",
+            error_type="DROPPED_IN_PIPELINE",
+        )
+    )
+    assert exporter.output_file.read_text(encoding="utf-8").startswith(HEADER)
+    assert holds_entries(exporter.output_file)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from work_data_hub.infrastructure.validation.raw_data import expand_raw_data
     from work_data_hub.infrastructure.validation.reader import (
+        holds_entries,
         latest_entries,
         read_failures,
     )
@@ -72,6 +73,7 @@ __all__ = [
     "export_error_csv",  # legacy
     "export_failed_records",  # legacy
     "generate_session_id",
+    "holds_entries",
     "latest_entries",
     "pandera_failing_labels",
     "read_failures",
@@ -90,6 +92,7 @@ _HOME = {
     "export_error_csv": "legacy",
     "export_failed_records": "legacy",
     "generate_session_id": "session",
+    "holds_entries": "reader",
     "latest_entries": "reader",
     "pandera_failing_labels": "_failing_labels",
     "read_failures": "reader",

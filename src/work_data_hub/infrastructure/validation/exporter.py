@@ -169,18 +169,19 @@ class FailureExporter:
                 check_header(os.pread(fd, 4096, 0), path)
             if size > committed:
                 move_torn_tail(fd, path, committed, size)
-            if not committed and record != 0:
-                # A new log: nothing in it counts until this export returns.
-                write_record(lock_fd, 0)
-            self._write_all_or_nothing(fd, committed, table, lock_fd)
+            self._write_all_or_nothing(fd, committed, table, lock_fd, record)
         finally:
             os.close(fd)
 
     def _write_all_or_nothing(
-        self, fd: int, size_before: int, table: pa.Table, lock_fd: int
+        self, fd: int, size_before: int, table: pa.Table, lock_fd: int, record: int | None
     ) -> None:
+        """Append, or leave the log as it was: a new log that fails is removed, never
+        left empty (a 0-byte file is no log)."""
         try:
             if not size_before:
+                if record != 0:  # a new log: nothing in it counts until this export returns
+                    write_record(lock_fd, 0)
                 write_fully(fd, HEADER_BYTES)
             write_rows(fd, table)
             os.fsync(fd)

@@ -33,7 +33,7 @@ from work_data_hub.infrastructure.validation.schema import (
     FIELDNAMES,
 )
 
-__all__ = ["latest_entries", "read_failures"]
+__all__ = ["holds_entries", "latest_entries", "read_failures"]
 
 _TEXT: Final = pa.large_string()
 _DEFAULT_BLOCK: Final = pa_csv.ReadOptions().block_size
@@ -55,7 +55,9 @@ def _committed_bytes(path: Path) -> pa.Buffer:
     with locked_shared(path) as lock_fd, path.open("rb") as file:
         size = os.fstat(file.fileno()).st_size
         record = read_record(lock_fd) if lock_fd is not None else None
-        if record is None:  # not written by an exporter here: is it a log at all?
+        # without a record, it was not written by an exporter here (is it a log at all?),
+        # unless it is the empty start of a first export that never finished
+        if record is None and (lock_fd is None or size > 0):
             check_header(file.read(4096), path)
         committed = committed_length(file.fileno(), size, record, path)
     if size > committed:
@@ -160,6 +162,21 @@ def latest_entries(failures: pd.DataFrame) -> pd.DataFrame:
     if latest.all():
         return failures
     return ordered[latest].sort_index()
+
+
+def holds_entries(path: str | Path) -> bool:
+    """Whether ``path`` holds at least one finished export (False: no such file).
+
+    Raises:
+        FailureLogFormatError: as ``read_failures``.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FailureLogWarning)  # (its reader warns)
+            return bool(_committed_bytes(path).size > 0)
+    except FileNotFoundError:
+        return False
 
 
 def read_failures(path: str | Path, *, every_entry: bool = False) -> pd.DataFrame:
