@@ -11,8 +11,10 @@ import argparse
 import os
 import pkgutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote
 
 __all__ = ["DEFAULT_DB_FILE", "bad_arguments", "database_problem", "domain_names", "parse"]
 
@@ -52,6 +54,8 @@ def database_problem(url: str) -> str | None:
     "--db 'notaurl' is not a database URL: give one like sqlite:///data/wdh.db or ..."
     >>> database_problem("mysql://wdh:secret@db/wdh")
     '--db mysql://wdh:***@db/wdh: loads and replays are written for SQLite and PostgreSQL ...'
+    >>> database_problem("sqlite://")
+    '--db sqlite://: an in-memory SQLite database keeps nothing after the run...'
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -75,6 +79,11 @@ def database_problem(url: str) -> str | None:
         )
     if getattr(dialect, "is_async", False):
         return f"--db {shown}: {dialect.driver} is an asyncio driver; use postgresql+psycopg://"
+    if dialect.name == "sqlite" and _in_memory(parsed.database, parsed.query):
+        return (
+            f"--db {unquote(shown)}: an in-memory SQLite database keeps nothing after the run, and "
+            f"each connection sees its own: name a file, e.g. sqlite:///{DEFAULT_DB_FILE}"
+        )
     if dialect.name == "sqlite":
         from work_data_hub.io._sqlite import wait_seconds
 
@@ -89,6 +98,19 @@ def database_problem(url: str) -> str | None:
         install = _INSTALL.get(module, f"pip install {module}")
         return f"--db {shown}: its driver {module} is not installed: {install}"
     return None
+
+
+def _in_memory(database: str | None, query: Mapping[str, object]) -> bool:
+    """Whether an SQLite URL's database is in memory: none, ``:memory:``, or a URI
+    (``?uri=true``) for ``file::memory:`` or with ``mode=memory``.
+
+    >>> _in_memory(":memory:", {}), _in_memory("file:x", {"uri": "true", "mode": "memory"})
+    (True, True)
+    """
+    if database in (None, "", ":memory:"):
+        return True
+    uri = str(query.get("uri", "")).lower() in ("true", "1")
+    return uri and (str(database).startswith("file::memory:") or query.get("mode") == "memory")
 
 
 def _parser() -> argparse.ArgumentParser:
