@@ -50,6 +50,21 @@ def test_sessions(logs):
     assert data[0]["ENRICHMENT_FAILED"] == 1
 
 
+def test_a_log_whose_id_holds_no_real_date_is_listed_without_a_start_time(logs):
+    """A log an older release let a run name etl_20261307_250000_...: no traceback."""
+    unreal = "etl_20261307_250000_abcdef"
+    old = logs / f"wdh_etl_failures_{OLD}.csv"
+    text = old.read_text(encoding="utf-8").replace(OLD, unreal)
+    (logs / f"wdh_etl_failures_{unreal}.csv").write_text(text, encoding="utf-8")
+    old.unlink()
+    for args in (["sessions"], ["summary"], ["show"]):
+        result = wdh_failures(*args, cwd=logs.parent)
+        assert (result.returncode, result.stderr) == (0, ""), args
+    assert unreal in wdh_failures("sessions", cwd=logs.parent).stdout
+    data = json.loads(wdh_failures("sessions", "--json", cwd=logs.parent).stdout)
+    assert [(s["session_id"], s["started"] is None) for s in data] == [(NEW, False), (unreal, True)]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 @pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
 def test_a_command_started_with_its_output_closed_ends_with_its_status(logs, closed):
