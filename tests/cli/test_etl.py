@@ -288,6 +288,7 @@ def test_help_imports_neither_pandas_nor_pandera(tmp_path):
         (["--all-domains", "--db", "sqlite:///:memory:"], "sqlite:///:memory:: an in-memory"),
         (["replay", "--db", "sqlite://"], "wdh-etl replay: --db sqlite://: an in-memory"),
         (["--all-domains", "--session-id", "../x"], "session_id '../x' does not match"),
+        (["--all-domains", "--summary-json", "L" * 300 + ".json"], "cannot be written there"),
         (["--all-domains", "--session-id", "etl_20261307_250000_abcdef"], "no real date and time"),
         (["replay", "--db", "notaurl"], "wdh-etl replay: --db 'notaurl' is not a database URL"),
         (["replay", "--error-type", "NOPE"], "invalid choice: 'NOPE'"),

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import unquote
 
-__all__ = ["DEFAULT_DB_FILE", "bad_arguments", "database_problem", "domain_names", "parse"]
+__all__ = [
+    "DEFAULT_DB_FILE",
+    "bad_arguments",
+    "database_problem",
+    "domain_names",
+    "parse",
+    "summary_json_problem",
+]
 
 #: The SQLite file of ``io.database.DEFAULT_DB``, for help texts that must not import it.
 DEFAULT_DB_FILE: Final = "data/wdh.db"
@@ -251,7 +258,18 @@ def _writable_outputs(args: argparse.Namespace) -> str | None:
     if not os.access(args.logs_dir, os.W_OK | os.X_OK):
         return f"--logs-dir {args.logs_dir} is not writable"
     if args.summary_json is not None:
-        target = args.summary_json
+        return summary_json_problem(args.summary_json)
+    return None
+
+
+def summary_json_problem(target: Path) -> str | None:
+    """Why ``--summary-json`` cannot be written at ``target`` (checked before any work;
+    nothing is created), or None.
+
+    >>> summary_json_problem(Path("L" * 300 + ".json"))
+    '--summary-json LLL...: cannot be written there (File name too long)'
+    """
+    try:
         if target.is_dir():
             return f"--summary-json {target} is a folder: name a file"
         if not target.parent.is_dir():
@@ -260,4 +278,6 @@ def _writable_outputs(args: argparse.Namespace) -> str | None:
             target.exists() and not os.access(target, os.W_OK)
         ):
             return f"--summary-json {target} is not writable"
+    except OSError as error:  # a name too long for the file system, a loop of links
+        return f"--summary-json {target}: cannot be written there ({error.strerror})"
     return None
