@@ -226,6 +226,10 @@ def test_options_before_the_command_work_there_too(logs, tmp_path):
         ("{tmp}", "-o {tmp} is a folder: name the workbook file"),
         ("{tmp}/missing/x.xlsx", "-o {tmp}/missing/x.xlsx: no folder {tmp}/missing (create it"),
         ("{tmp}/out.csv", "-o {tmp}/out.csv: the Excel view is an .xlsx workbook; name it *.xlsx"),
+        (
+            "{tmp}/" + "L" * 300 + ".xlsx",
+            "-o {tmp}/" + "L" * 300 + ".xlsx: cannot be written there",
+        ),
     ],
 )
 def test_an_excel_output_that_cannot_be_the_workbook_is_a_bad_argument(
