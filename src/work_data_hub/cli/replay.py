@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     from work_data_hub.errors import WorkDataHubError
 
     out = make_console(plain=args.plain)
-    with log_warnings() as torn:
+    with log_warnings("wdh-etl replay") as torn:
         try:
             replayed = _replay(args, out)
         except (WorkDataHubError, OSError, SQLAlchemyError) as error:
