@@ -41,6 +41,26 @@ def test_sessions_newest_first_with_counts(logs):
     assert newest["path"].endswith(f"wdh_etl_failures_{NEW}.csv")
 
 
+def _misdated(logs, session_id, unreal):
+    """Rename ``session_id``'s log to ``unreal``, an id whose date is no real one (as
+    releases that did not check the date let a run be named)."""
+    old = logs / f"wdh_etl_failures_{session_id}.csv"
+    text = old.read_text(encoding="utf-8").replace(session_id, unreal)
+    (logs / f"wdh_etl_failures_{unreal}.csv").write_text(text, encoding="utf-8")
+    old.unlink()
+
+
+def test_a_log_whose_id_holds_no_real_date_is_listed_last_without_a_start(logs):
+    unreal = "etl_20261307_250000_abcdef"
+    _misdated(logs, OLD, unreal)
+    sessions = list_sessions(logs)
+    assert sessions["session_id"].tolist() == [NEW, unreal]
+    assert sessions["started"].isna().tolist() == [False, True]
+    assert sessions.iloc[1]["rows"] == 2
+    assert resolve_log(None, logs).name == f"wdh_etl_failures_{NEW}.csv"
+    assert resolve_log("etl_202613", logs).name == f"wdh_etl_failures_{unreal}.csv"
+
+
 def test_no_logs_folder(tmp_path):
     with pytest.raises(LogNotFoundError, match="no logs folder"):
         list_sessions(tmp_path / "missing")

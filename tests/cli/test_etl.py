@@ -200,6 +200,27 @@ def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(source
     assert query(db_url, "SELECT COUNT(*) FROM annuity_performance") == [(5,)]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_resumed_logs_unfinished_tail_is_said_in_warning_lines(sources, tmp_path, jobs):
+    """A killed export leaves a line after the last commit record: the resumed run sets
+    it aside and says so as ``wdh-etl: warning: ...``, never as a raw Python warning."""
+    db_url = f"sqlite:///{tmp_path / 'wdh.db'}"  # about the log, not the database
+    session = "etl_20240301_090000_0a1b2c"
+    first, summary_path = _run(sources, db_url, "--session-id", session)
+    assert first.returncode == 0, first.stderr
+    log = Path(json.loads(summary_path.read_text(encoding="utf-8"))["failure_log"])
+    with log.open("a", encoding="utf-8") as tail:
+        tail.write(log.read_text(encoding="utf-8").splitlines(keepends=True)[-1])
+    pd.DataFrame([GOOD], columns=PERFORMANCE_COLUMNS).to_csv(
+        sources / "annuity_performance" / "2024-05.csv", index=False
+    )
+    second, _ = _run(sources, db_url, "--session-id", session, "--jobs", jobs)
+    assert second.returncode == 0, second.stderr
+    lines = second.stderr.splitlines()
+    assert any("an interrupted export" in line for line in lines), second.stderr
+    assert all(line.startswith("wdh-etl: warning: ") for line in lines), second.stderr
+
+
 def test_rich_output_links_the_log(sources, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'wdh.db'}"  # about the terminal, not the database
     result, summary_path = _run(sources, db_url, env={"FORCE_COLOR": "1", "COLUMNS": "120"})
@@ -285,7 +306,12 @@ def test_help_imports_neither_pandas_nor_pandera(tmp_path):
         (["--all-domains", "--db", "sqlite:///data/w.db?timeout=soon"], "timeout='soon' is not"),
         (["--all-domains", "--db", "sqlite:///w.db?timeout=1&timeout=2"], "given 2 times"),
         (["--source", "data"], "one of the arguments --domain --all-domains is required"),
+        (["--all-domains", "--db", "sqlite://"], "--db sqlite://: an in-memory SQLite database"),
+        (["--all-domains", "--db", "sqlite:///:memory:"], "sqlite:///:memory:: an in-memory"),
+        (["replay", "--db", "sqlite://"], "wdh-etl replay: --db sqlite://: an in-memory"),
         (["--all-domains", "--session-id", "../x"], "session_id '../x' does not match"),
+        (["--all-domains", "--summary-json", "L" * 300 + ".json"], "cannot be written there"),
+        (["--all-domains", "--session-id", "etl_20261307_250000_abcdef"], "no real date and time"),
         (["replay", "--db", "notaurl"], "wdh-etl replay: --db 'notaurl' is not a database URL"),
         (["replay", "--error-type", "NOPE"], "invalid choice: 'NOPE'"),
     ],

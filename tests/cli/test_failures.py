@@ -53,6 +53,21 @@ def test_sessions(logs):
     assert data[0]["ENRICHMENT_FAILED"] == 1
 
 
+def test_a_log_whose_id_holds_no_real_date_is_listed_without_a_start_time(logs):
+    """A log an older release let a run name etl_20261307_250000_...: no traceback."""
+    unreal = "etl_20261307_250000_abcdef"
+    old = logs / f"wdh_etl_failures_{OLD}.csv"
+    text = old.read_text(encoding="utf-8").replace(OLD, unreal)
+    (logs / f"wdh_etl_failures_{unreal}.csv").write_text(text, encoding="utf-8")
+    old.unlink()
+    for args in (["sessions"], ["summary"], ["show"]):
+        result = wdh_failures(*args, cwd=logs.parent)
+        assert (result.returncode, result.stderr) == (0, ""), args
+    assert unreal in wdh_failures("sessions", cwd=logs.parent).stdout
+    data = json.loads(wdh_failures("sessions", "--json", cwd=logs.parent).stdout)
+    assert [(s["session_id"], s["started"] is None) for s in data] == [(NEW, False), (unreal, True)]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 @pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
 def test_a_command_started_with_its_output_closed_ends_with_its_status(logs, closed):
@@ -214,6 +229,10 @@ def test_options_before_the_command_work_there_too(logs, tmp_path):
         ("{tmp}", "-o {tmp} is a folder: name the workbook file"),
         ("{tmp}/missing/x.xlsx", "-o {tmp}/missing/x.xlsx: no folder {tmp}/missing (create it"),
         ("{tmp}/out.csv", "-o {tmp}/out.csv: the Excel view is an .xlsx workbook; name it *.xlsx"),
+        (
+            "{tmp}/" + "L" * 300 + ".xlsx",
+            "-o {tmp}/" + "L" * 300 + ".xlsx: cannot be written there",
+        ),
     ],
 )
 def test_an_excel_output_that_cannot_be_the_workbook_is_a_bad_argument(

@@ -5,6 +5,7 @@ subprocesses: piped at ``COLUMNS=80`` and ``COLUMNS=40``, and under a pty.
 """
 
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,3 +208,27 @@ def test_the_plain_console_never_wraps_and_drops_only_line_end_spaces(capsys, mo
     assert lines[0] == f"Saved failure log to {log}"
     assert [line for line in lines if line.endswith(" ")] == []
     assert lines[-2:] == ["two  spaces   inside stay", "held  then text"]
+
+
+def test_output_its_encoding_cannot_hold_is_escaped_not_a_traceback(ran, tmp_path):
+    """An ASCII (or Latin-1) locale, ``PYTHONIOENCODING`` here: every line is written,
+    the Chinese escaped, with the usual exit status."""
+    data = tmp_path / "data"
+    shutil.copytree(ran.root / "data", data)
+    (data / "annuity_income" / INCOME_FILE).rename(data / "annuity_income" / "上海_2024-03.csv")
+    env = {"PYTHONIOENCODING": "ascii"}
+    run = wdh_etl(
+        *("--domain", "annuity_performance", "--domain", "annuity_income"),
+        *("--source", str(data), "--db", f"sqlite:///{tmp_path / 'wdh.db'}"),
+        *("--summary-json", "run.json"),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert "\\u4e0a\\u6d77_2024-03.csv  loaded" in run.stdout
+    assert "Saved failure log to " in run.stdout.splitlines()[-1]
+    assert (tmp_path / "run.json").is_file()
+    for command in (["summary"], ["show"], ["show", "--json"]):
+        shown = wdh_failures(*command, cwd=tmp_path, env=env)
+        assert (shown.returncode, shown.stderr) == (0, ""), command
+        assert "\\u4e0a\\u6d77" in shown.stdout, command

@@ -178,6 +178,27 @@ def test_replay_bad_input(ran, args, status, message):
         assert result.stderr.startswith("wdh-etl replay: ")
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("nodir/r.json", "--summary-json nodir/r.json: no folder nodir"),
+        (".", "--summary-json . is a folder: name a file"),
+        ("L" * 300 + ".json", "cannot be written there (File name too long)"),
+    ],
+    ids=["no folder", "a folder", "name too long"],
+)
+@SQLITE_ONLY  # a refused argument: the database plays no part
+def test_a_summary_json_that_cannot_be_written_is_refused_before_the_replay(ran, target, message):
+    before = sorted(path.name for path in ran.logs.iterdir())
+    result = wdh_etl("replay", "--summary-json", target, cwd=ran.root)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("wdh-etl replay: --summary-json ")
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert sorted(path.name for path in ran.logs.iterdir()) == before  # no replay session
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
 @SQLITE_ONLY  # a refused URL: the database plays no part
 def test_replay_bad_database_with_stderr_closed_still_exits_2(ran):

@@ -188,14 +188,19 @@ def workbook_path(path: str | Path) -> Path:
     work_data_hub.errors.OutputPathError: out.csv: the Excel view is an .xlsx workbook; ...
     """
     path = Path(path)
-    if path.is_dir():
-        raise OutputPathError(f"{path} is a folder: name the workbook file", path=path)
-    if path.suffix.lower() != ".xlsx":
+    try:
+        if path.is_dir():
+            raise OutputPathError(f"{path} is a folder: name the workbook file", path=path)
+        if path.suffix.lower() != ".xlsx":
+            raise OutputPathError(
+                f"{path}: the Excel view is an .xlsx workbook; name it *.xlsx", path=path
+            )
+        if not path.parent.is_dir():
+            raise OutputPathError(f"{path}: no folder {path.parent} (create it first)", path=path)
+    except OSError as error:  # a name too long for the file system, a loop of links
         raise OutputPathError(
-            f"{path}: the Excel view is an .xlsx workbook; name it *.xlsx", path=path
-        )
-    if not path.parent.is_dir():
-        raise OutputPathError(f"{path}: no folder {path.parent} (create it first)", path=path)
+            f"{path}: cannot be written there ({error.strerror})", path=path
+        ) from None
     return path
 
 

@@ -19,7 +19,7 @@ from work_data_hub.errors import (
 # the modules, not the package's face: listing sessions needs the reader only
 from work_data_hub.infrastructure.validation.error_types import ErrorType
 from work_data_hub.infrastructure.validation.reader import read_failures
-from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN
+from work_data_hub.infrastructure.validation.session import SESSION_ID_PATTERN, session_started
 
 __all__ = ["list_sessions", "resolve_log"]
 
@@ -38,14 +38,16 @@ def _logs_in(logs_dir: Path) -> dict[str, Path]:
     return found
 
 
-def _started(session_id: str) -> datetime:
-    return datetime.strptime(session_id[4:19], "%Y%m%d_%H%M%S")
+def _recency(session_id: str) -> tuple[datetime, str]:
+    """A session's sort key, the newest greatest: an id with no real time is the oldest."""
+    return session_started(session_id) or datetime.min, session_id
 
 
 def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
     """Return one row per session log in ``logs_dir``, newest first.
 
-    Columns: ``session_id``, ``started`` (local time, from the id), ``path``,
+    Columns: ``session_id``, ``started`` (local time, from the id; NaT, listed
+    last, for an id whose date or time is no real one), ``path``,
     ``rows``, one count per error type, and ``domains`` (comma-separated).
     Rows count once per failed row (``read_failures``). A file named like a
     log that cannot be read as one is left out with a ``FailureLogWarning``.
@@ -65,7 +67,7 @@ def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
         records.append(
             {
                 "session_id": session_id,
-                "started": _started(session_id),
+                "started": session_started(session_id),
                 "path": str(path),
                 "rows": len(failures),
                 **{name: int(counts.get(name, 0)) for name in ERROR_COLUMNS},
@@ -73,10 +75,11 @@ def list_sessions(logs_dir: str | Path = "logs") -> pd.DataFrame:
             }
         )
     columns = ["session_id", "started", "path", "rows", *ERROR_COLUMNS, "domains"]
-    frame = pd.DataFrame(records, columns=columns)
-    frame = frame.sort_values(["started", "session_id"], ascending=False, ignore_index=True)
-    return frame.astype(
+    frame = pd.DataFrame(records, columns=columns).astype(
         {"started": "datetime64[us]", "rows": "int64"} | dict.fromkeys(ERROR_COLUMNS, "int64")
+    )
+    return frame.sort_values(
+        ["started", "session_id"], ascending=False, na_position="last", ignore_index=True
     )
 
 
@@ -97,7 +100,7 @@ def resolve_log(reference: str | Path | None, logs_dir: str | Path = "logs") -> 
     if not logs:
         raise LogNotFoundError(f"no failure logs in {logs_dir}", path=logs_dir)
     if reference is None:
-        return logs[max(logs, key=lambda sid: (_started(sid), sid))]
+        return logs[max(logs, key=_recency)]
     matches = sorted(sid for sid in logs if sid.startswith(str(reference)))
     if not matches:
         raise LogNotFoundError(

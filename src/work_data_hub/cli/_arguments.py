@@ -11,10 +11,19 @@ import argparse
 import os
 import pkgutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote
 
-__all__ = ["DEFAULT_DB_FILE", "bad_arguments", "database_problem", "domain_names", "parse"]
+__all__ = [
+    "DEFAULT_DB_FILE",
+    "bad_arguments",
+    "database_problem",
+    "domain_names",
+    "parse",
+    "summary_json_problem",
+]
 
 #: The SQLite file of ``io.database.DEFAULT_DB``, for help texts that must not import it.
 DEFAULT_DB_FILE: Final = "data/wdh.db"
@@ -52,6 +61,8 @@ def database_problem(url: str) -> str | None:
     "--db 'notaurl' is not a database URL: give one like sqlite:///data/wdh.db or ..."
     >>> database_problem("mysql://wdh:secret@db/wdh")
     '--db mysql://wdh:***@db/wdh: loads and replays are written for SQLite and PostgreSQL ...'
+    >>> database_problem("sqlite://")
+    '--db sqlite://: an in-memory SQLite database keeps nothing after the run...'
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -75,6 +86,11 @@ def database_problem(url: str) -> str | None:
         )
     if getattr(dialect, "is_async", False):
         return f"--db {shown}: {dialect.driver} is an asyncio driver; use postgresql+psycopg://"
+    if dialect.name == "sqlite" and _in_memory(parsed.database, parsed.query):
+        return (
+            f"--db {unquote(shown)}: an in-memory SQLite database keeps nothing after the run, and "
+            f"each connection sees its own: name a file, e.g. sqlite:///{DEFAULT_DB_FILE}"
+        )
     if dialect.name == "sqlite":
         from work_data_hub.io._sqlite import wait_seconds
 
@@ -89,6 +105,19 @@ def database_problem(url: str) -> str | None:
         install = _INSTALL.get(module, f"pip install {module}")
         return f"--db {shown}: its driver {module} is not installed: {install}"
     return None
+
+
+def _in_memory(database: str | None, query: Mapping[str, object]) -> bool:
+    """Whether an SQLite URL's database is in memory: none, ``:memory:``, or a URI
+    (``?uri=true``) for ``file::memory:`` or with ``mode=memory``.
+
+    >>> _in_memory(":memory:", {}), _in_memory("file:x", {"uri": "true", "mode": "memory"})
+    (True, True)
+    """
+    if database in (None, "", ":memory:"):
+        return True
+    uri = str(query.get("uri", "")).lower() in ("true", "1")
+    return uri and (str(database).startswith("file::memory:") or query.get("mode") == "memory")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -229,7 +258,18 @@ def _writable_outputs(args: argparse.Namespace) -> str | None:
     if not os.access(args.logs_dir, os.W_OK | os.X_OK):
         return f"--logs-dir {args.logs_dir} is not writable"
     if args.summary_json is not None:
-        target = args.summary_json
+        return summary_json_problem(args.summary_json)
+    return None
+
+
+def summary_json_problem(target: Path) -> str | None:
+    """Why ``--summary-json`` cannot be written at ``target`` (checked before any work;
+    nothing is created), or None.
+
+    >>> summary_json_problem(Path("L" * 300 + ".json"))
+    '--summary-json LLL...: cannot be written there (File name too long)'
+    """
+    try:
         if target.is_dir():
             return f"--summary-json {target} is a folder: name a file"
         if not target.parent.is_dir():
@@ -238,4 +278,6 @@ def _writable_outputs(args: argparse.Namespace) -> str | None:
             target.exists() and not os.access(target, os.W_OK)
         ):
             return f"--summary-json {target} is not writable"
+    except OSError as error:  # a name too long for the file system, a loop of links
+        return f"--summary-json {target}: cannot be written there ({error.strerror})"
     return None

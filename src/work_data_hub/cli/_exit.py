@@ -6,12 +6,14 @@ on this project's whole runs), for nothing: the process is ending. A program
 that has flushed its output, run its exit handlers and left no thread Python
 would wait for can end at once (``os._exit``) with the same status.
 
-A command interrupted (Ctrl-C) ends with 130 and one line, never a traceback.
+A command interrupted (Ctrl-C) ends with 130 and one line, never a traceback;
+output its encoding cannot hold is escaped, never a traceback either.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import signal
 import sys
@@ -20,7 +22,13 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Final, NoReturn
 
-__all__ = ["INTERRUPTED", "end_now", "end_process", "run_program"]
+__all__ = [
+    "INTERRUPTED",
+    "end_now",
+    "end_process",
+    "escape_what_output_cannot_encode",
+    "run_program",
+]
 
 #: The exit status of an interrupted command (128 + SIGINT, as shells report it).
 INTERRUPTED: Final = 130
@@ -56,6 +64,16 @@ def end_now(status: int) -> NoReturn:
     os._exit(status)
 
 
+def escape_what_output_cannot_encode() -> None:
+    """Write text stdout's or stderr's encoding cannot hold (Chinese under an ASCII or
+    Latin-1 locale) escaped (``\\u4e0a``), instead of a ``UnicodeEncodeError`` that
+    loses the rest of the output. An error handler the user chose is kept."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            with suppress(OSError, ValueError):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def run_program(main: Callable[[], int], name: str) -> NoReturn:
     """``main()`` as the whole process of the command ``name`` (its entry point):
     it ends as ``end_process`` ends it. A Ctrl-C that ``main`` did not say
@@ -81,6 +99,7 @@ def run_program(main: Callable[[], int], name: str) -> NoReturn:
         end_now(INTERRUPTED)
 
     keep_interrupts()
+    escape_what_output_cannot_encode()
     try:
         status = main()
         raise_if_interrupted()

@@ -150,7 +150,9 @@ class SessionEntry(Shape):
     """One session log in the logs folder (one count per error type)."""
 
     session_id: str
-    started: datetime = Field(description="local time, from the session id")
+    started: datetime | None = Field(
+        description="local time, from the session id; null if it holds no real date and time"
+    )
     path: str
     rows: int
     VALIDATION_FAILED: int

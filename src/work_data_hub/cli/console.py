@@ -108,17 +108,35 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def log_warnings() -> Iterator[list[str]]:
-    """Collect the ``FailureLogWarning`` messages (torn tails) raised inside the block."""
+def log_warnings(command: str) -> Iterator[list[str]]:
+    """Collect the ``FailureLogWarning`` messages (torn tails) raised inside the block,
+    for ``command`` to say in its own lines. A worker process forked inside the block
+    says its own at once, one line each (``<command>: warning: ...``); other warnings
+    are shown as usual.
+    """
     messages: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
+    parent = os.getpid()
+    with warnings.catch_warnings():
         warnings.simplefilter("always", FailureLogWarning)
-        try:
-            yield messages
-        finally:
-            messages += [
-                str(w.message) for w in caught if issubclass(w.category, FailureLogWarning)
-            ]
+        shown = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if not issubclass(category, FailureLogWarning):
+                shown(message, category, filename, lineno, file, line)
+            elif os.getpid() == parent:
+                messages.append(str(message))
+            else:
+                say(f"{command}: warning: {message}")
+
+        warnings.showwarning = show
+        yield messages
 
 
 def print_log_link(out: Console, label: str, log: Path) -> None:

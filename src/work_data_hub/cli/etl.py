@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
         if parse_scheduler(args.scheduler)[0] is None:
             start_worker_server(CLUSTER_TASKS)
     from work_data_hub.cli._run_report import report
-    from work_data_hub.cli.console import make_console
+    from work_data_hub.cli.console import log_warnings, make_console
     from work_data_hub.domain.registry import DOMAINS
     from work_data_hub.errors import UnknownDomainError
     from work_data_hub.infrastructure.validation.session import generate_session_id
@@ -142,7 +142,11 @@ def _run(args: argparse.Namespace, state: _RunState) -> int:
     state.running = True
     if state.whole_process:  # it runs one job: the collector need not walk the imports
         freeze_imports()
-    finished = {r.domain: r for r in _run_domains(runnable, args, session_id, db_url, out)}
+    with log_warnings("wdh-etl") as torn:  # a resumed log's unfinished tail, set aside
+        ran = _run_domains(runnable, args, session_id, db_url, out)
+    for message in torn:
+        say(f"wdh-etl: warning: {message}")
+    finished = {r.domain: r for r in ran}
     results = [finished.get(d) or DomainResult(d, error=blocked[d]) for d in requested]
     return report(results, args, session_id, out)
 

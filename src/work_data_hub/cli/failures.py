@@ -374,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     out = make_console(plain=args.plain)
     take_ctrl_c_from_arrow()  # (the logs are read with pyarrow)
-    with log_warnings() as torn:
+    with log_warnings("wdh-failures") as torn:
         try:
             result = COMMANDS[args.command](args, out)
         except (WorkDataHubError, OSError, SQLAlchemyError) as error:

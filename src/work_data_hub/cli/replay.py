@@ -21,7 +21,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem
+from work_data_hub.cli._arguments import DEFAULT_DB_FILE, database_problem, summary_json_problem
 from work_data_hub.cli._exit import INTERRUPTED
 from work_data_hub.cli._interrupts import say_last, take_ctrl_c_from_arrow
 from work_data_hub.cli.failures import add_selection_options, selection
@@ -92,7 +92,10 @@ def _summary_json(result: ReplayResult, replayed: Path) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wdh-etl replay`` with parsed ``args``; return the exit status."""
-    if args.db is not None and (problem := database_problem(args.db)):
+    problem = database_problem(args.db) if args.db is not None else None
+    if problem is None and args.summary_json is not None:
+        problem = summary_json_problem(args.summary_json)
+    if problem is not None:
         say_last(f"wdh-etl replay: {problem}")
         return 2
     try:
@@ -119,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     from work_data_hub.errors import WorkDataHubError
 
     out = make_console(plain=args.plain)
-    with log_warnings() as torn:
+    with log_warnings("wdh-etl replay") as torn:
         try:
             replayed = _replay(args, out)
         except (WorkDataHubError, OSError, SQLAlchemyError) as error:

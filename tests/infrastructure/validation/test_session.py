@@ -62,3 +62,23 @@ def test_malformed_ids_are_refused_and_named(bad):
         validate_session_id(bad)
     assert repr(bad) in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "unreal",
+    [
+        "etl_20261307_250000_abcdef",  # month 13, hour 25
+        "etl_20230229_120000_abcdef",  # no leap day in 2023
+        "etl_20240101_240000_abcdef",
+        "etl_20240101_120060_abcdef",
+        "etl_00000101_120000_abcdef",
+    ],
+)
+def test_ids_whose_date_or_time_is_not_real_are_refused_and_named(unreal):
+    with pytest.raises(InvalidSessionIdError, match="no real date and time") as info:
+        validate_session_id(unreal)
+    assert repr(unreal) in str(info.value)
+
+
+def test_a_leap_day_and_the_last_second_of_a_day_are_real():
+    assert validate_session_id("etl_20240229_235959_abcdef") == "etl_20240229_235959_abcdef"
