@@ -200,6 +200,35 @@ def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(source
     assert query(db_url, "SELECT COUNT(*) FROM annuity_performance") == [(5,)]
 
 
+@pytest.mark.parametrize("later", ["this session", "another session"])
+def test_a_resume_never_calls_resumed_a_file_whose_load_was_replaced_since(sources, db_url, later):
+    """The session loaded version A of a file; version B was loaded since, by a resume
+    of this session or by another session; the file is A again. A resume must not call
+    the file resumed while its table holds B: it loads A, or, where this session's log
+    holds B's failures (a row that is gone), refuses the file in one line."""
+    session = "etl_20240301_090000_0a1b2c"
+    path = sources / "annuity_income" / "2024-03.csv"
+    version_a = path.read_bytes()
+    assert _run(sources, db_url, "--session-id", session)[0].returncode == 0
+    path.write_bytes(version_a + "2024-03,P0012,新客户,企年受托,1,2,0,0\n".encode())
+    again = ("--session-id", session) if later == "this session" else ()
+    assert _run(sources, db_url, *again)[0].returncode == 0
+    path.write_bytes(version_a)
+    resumed, summary_path = _run(sources, db_url, "--session-id", session)
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    status = summary["domains"]["annuity_income"]["files"]["2024-03.csv"]["status"]
+    if later == "this session":
+        assert (resumed.returncode, status) == (1, "error")
+        assert "run the file in a new session" in resumed.stderr
+        return
+    assert (resumed.returncode, status) == (0, "loaded"), resumed.stderr
+    rows = query(
+        db_url,
+        "SELECT DISTINCT session_id FROM annuity_income WHERE source_file = '2024-03.csv'",
+    )
+    assert rows == [(session,)]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_resumed_logs_unfinished_tail_is_said_in_warning_lines(sources, tmp_path, jobs):
     """A killed export leaves a line after the last commit record: the resumed run sets

@@ -104,18 +104,17 @@ def committed_load(
     earlier: EarlierEntries,
 ) -> pd.DataFrame | None:
     """The ledger rows of this session's committed load of the file, byte for byte the
-    same (one per table), or None when the file must run: also when the log does not
-    hold the failures that load counted (a client killed between a worker's load and
-    its own append of the file's failures)."""
+    same (one per table) and still each table's latest load, or None when the file
+    must run: also when a later load (of other bytes, or by another session) replaced
+    it, and when the log does not hold the failures that load counted (a client
+    killed between a worker's load and its own append of the file's failures)."""
     labels = tables_of(path, spec.sheets)
     loads = database.loads(spec.name, labels)
-    mine = loads[
-        (loads["kind"] == LoadKind.LOAD.value)
-        & (loads["session_id"] == session_id)
-        & (loads["file_sha256"] == digest)
-    ].drop_duplicates("source_file", keep="last")
+    # each table's latest load, by any session: the rows its table holds now
+    latest = loads[loads["kind"] == LoadKind.LOAD.value].drop_duplicates("source_file", keep="last")
+    mine = latest[(latest["session_id"] == session_id) & (latest["file_sha256"] == digest)]
     if set(mine["source_file"]) != set(labels):
-        return None
+        return None  # never loaded, loaded other bytes since, or another session loaded since
     logged = all(
         int(load["rows_logged"]) == len(earlier.of(str(load["source_file"])))
         for _, load in mine.iterrows()
