@@ -31,6 +31,7 @@ __all__ = [
     "FailureLogWriteError",
     "InvalidSessionIdError",
     "LoadInputError",
+    "LoadSupersededError",
     "LogNotFoundError",
     "OutputPathError",
     "OutputWriteError",
@@ -171,6 +172,15 @@ class ResumeConflictError(WorkDataHubError, ValueError):
     def __init__(self, message: str, *, source_file: str, labels: Sequence[int]) -> None:
         super().__init__(message)
         self.source_file, self.labels = source_file, list(labels)
+
+
+class LoadSupersededError(WorkDataHubError, RuntimeError):
+    """Replayed rows would join a load of their file that a later run replaced (while
+    the replay ran): they belong to a load that no longer counts."""
+
+    def __init__(self, message: str, *, source_file: str) -> None:
+        super().__init__(message)
+        self.source_file = source_file
 
 
 # -- the database ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy
 
 from work_data_hub.domain.table import Column, ColumnKind, ForeignKey, ReferenceTable, TableSpec
-from work_data_hub.errors import LoadInputError, RowConservationError
+from work_data_hub.errors import LoadInputError, LoadSupersededError, RowConservationError
 from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import LEDGER_COLUMNS, FileLoad
 
@@ -176,6 +176,28 @@ def test_replayed_rows_fill_empty_lineage_slots_only(db):
     assert rows.loc[12, ["session_id", "replayed_from", "raw_hash"]].tolist() == ["s2", "s1", -8]
     lineage = db.lineage("annuity_performance", ["a.csv"])
     assert sorted(lineage["row_index"]) == [10, 12]
+
+
+def test_replayed_rows_of_a_load_replaced_meanwhile_are_refused_whole(db):
+    """A run of the file committed a newer load between the replay's read of the ledger
+    and its insert: the replayed rows belong to a load that no longer counts."""
+    _load(db, _rows(["P1"]), source_file="a.csv", session_id="s1")
+    _load(db, _rows(["P1"]), source_file="a.csv", session_id="s3")  # the newer run
+    before = db.rows("annuity_performance"), db.loads("annuity_performance", ["a.csv"])
+    replayed = _rows(["P2"], {"raw_hash": [7]}).rename(index={10: 12})
+    for rows in (replayed, replayed.iloc[:0]):  # rows to add, or only the ledger row
+        with pytest.raises(LoadSupersededError, match="loaded again by session s3"):
+            db.add_replayed(
+                "annuity_performance",
+                rows,
+                source_file="a.csv",
+                session_id="s2",
+                replayed_from=pd.Series("s1", index=rows.index),
+                load_session="s1",
+                rows_logged=0,
+            )
+    pd.testing.assert_frame_equal(db.rows("annuity_performance"), before[0])
+    pd.testing.assert_frame_equal(db.loads("annuity_performance", ["a.csv"]), before[1])
 
 
 #: what an older version's SQLAlchemy made of a DATE month, a FLOAT amount and its id

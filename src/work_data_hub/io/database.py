@@ -66,6 +66,7 @@ from work_data_hub.io.file_loads import (
     one_load_at_a_time,
     read_ledger,
     record_load,
+    still_current,
 )
 from work_data_hub.io.tables import (
     EXTRA,
@@ -281,44 +282,36 @@ class Database:
 
         A row whose (``source_file``, row index) slot is taken, even by a run
         that took it a moment ago, is skipped (``ON CONFLICT DO NOTHING``).
+        Raises ``LoadSupersededError`` (nothing written) when a run of the file
+        committed a newer load than ``load_session`` meanwhile.
         ``rows`` carry ``raw_hash`` as for ``load``; ``replayed_from`` (the
         session whose log held each row) is aligned with them. Returns the
         labels of the rows added.
         """
         table = self.domains[domain]
         frame = self._load_frame(
-            table,
-            rows,
-            source_file=source_file,
-            session_id=session_id,
+            table, rows, source_file=source_file, session_id=session_id,
             replayed_from=replayed_from,
-        )
+        )  # fmt: skip
 
         def entry(added: int) -> FileLoad:
             return FileLoad(
-                domain,
-                source_file,
-                session_id,
-                rows_read=len(frame) + rows_logged,
-                rows_loaded=added,
-                rows_logged=rows_logged,
-                kind=LoadKind.REPLAY,
+                domain, source_file, session_id, rows_read=len(frame) + rows_logged,
+                rows_loaded=added, rows_logged=rows_logged, kind=LoadKind.REPLAY,
                 load_session=load_session,
-            )
+            )  # fmt: skip
 
-        if frame.empty:
-            with self._writing() as connection:
-                record_load(connection, self.ledger, entry(0))
-            return pd.Index([], dtype="int64")
         mine = select(table.c.row_index).where(
             table.c.source_file == source_file,
             table.c.session_id == session_id,
             table.c.row_index.in_([int(label) for label in rows.index]),
         )
         with self._writing() as connection:
-            before: set[int] = set(connection.execute(mine).scalars())
-            insert_rows(connection, table, frame, skip_taken=True)
-            after: set[int] = set(connection.execute(mine).scalars())
+            still_current(connection, self.ledger, entry(0))
+            before: set[int] = set(connection.execute(mine).scalars()) if len(frame) else set()
+            if len(frame):
+                insert_rows(connection, table, frame, skip_taken=True)
+            after: set[int] = set(connection.execute(mine).scalars()) if len(frame) else set()
             record_load(connection, self.ledger, entry(len(after - before)))
         added: pd.Index = pd.Index(sorted(after - before), dtype="int64")
         return added

@@ -43,6 +43,8 @@ from sqlalchemy import (
     text,
 )
 
+from work_data_hub.errors import LoadSupersededError
+
 __all__ = [
     "LEDGER_COLUMNS",
     "FileLoad",
@@ -51,6 +53,7 @@ __all__ = [
     "one_load_at_a_time",
     "read_ledger",
     "record_load",
+    "still_current",
 ]
 
 LEDGER_TABLE: Final = "wdh_file_loads"
@@ -159,6 +162,34 @@ def read_ledger(
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return pd.DataFrame(rows, columns=list(LEDGER_COLUMNS)).astype({"id": "int64"})
+
+
+def still_current(connection: Connection, table: Table, entry: FileLoad) -> None:
+    """Wait for a load of ``entry``'s file in progress (``one_load_at_a_time``), then
+    make sure ``entry.load_session``'s load is still the file's latest.
+
+    Raises:
+        LoadSupersededError: a run of the file committed a newer load meanwhile.
+    """
+    one_load_at_a_time(connection, [entry])
+    query = (
+        select(table.c.session_id)
+        .where(
+            table.c.domain == entry.domain,
+            table.c.source_file == entry.source_file,
+            table.c.kind == LoadKind.LOAD.value,
+        )
+        .order_by(table.c.id.desc())
+        .limit(1)
+    )
+    current = connection.execute(query).scalar()
+    if current != entry.load_session:
+        raise LoadSupersededError(
+            f"{entry.source_file} was loaded again by session {current} while this replay "
+            f"ran: its rows belong to session {entry.load_session}'s load, which no longer "
+            f"counts; explain or replay session {current}'s failures instead",
+            source_file=entry.source_file,
+        )
 
 
 def one_load_at_a_time(connection: Connection, entries: Sequence[FileLoad]) -> None:
