@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tests.helpers import ROOT, in_terminal, query, wdh_etl
+from tests.helpers import ROOT, in_terminal, query, wdh_etl, write_log
 from tests.reliability.faults import small_filesystem
 from work_data_hub.domain import annuity_income, annuity_performance
 from work_data_hub.infrastructure.validation import FIELDNAMES, read_failures
@@ -198,6 +198,25 @@ def test_a_resumed_session_skips_the_files_it_loaded_and_appends_the_rest(source
     assert len(read_failures(log)) == len(before) + 1  # the new unknown customer, once
     assert log.read_text(encoding="utf-8").count(HEADER) == 1
     assert query(db_url, "SELECT COUNT(*) FROM annuity_performance") == [(5,)]
+
+
+@pytest.mark.parametrize("jobs", [(), ("--jobs", "2")], ids=["serial", "jobs"])
+def test_a_resume_says_a_file_it_logged_but_never_loaded_is_gone(sources, db_url, jobs):
+    """The session logged rows of gone.csv, then was killed before its load; the file
+    left the folder since: the resumed session cannot be complete, and says why."""
+    session = "etl_20240301_090000_0a1b2c"
+    logged = pd.DataFrame({"月度": ["2024-03"], "计划代码": ["P9"]}, index=[4])
+    write_log(
+        sources.parent / "logs",
+        session,
+        [("annuity_performance", "gone.csv", "FK_CONSTRAINT_VIOLATION", logged)],
+    )
+    result, summary_path = _run(sources, db_url, "--session-id", session, *jobs)
+    assert result.returncode == 1
+    assert "this session logged 1 rows of gone.csv but never loaded it" in result.stderr
+    files = json.loads(summary_path.read_text(encoding="utf-8"))["domains"]
+    assert files["annuity_performance"]["files"]["gone.csv"]["status"] == "error"
+    assert files["annuity_performance"]["files"]["2024-03.csv"]["status"] == "loaded"
 
 
 @pytest.mark.parametrize("later", ["this session", "another session"])

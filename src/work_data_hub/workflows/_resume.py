@@ -3,17 +3,20 @@
 A session run again with the same id skips the files whose load it already
 committed, byte for byte the same, and logs nothing twice: failures it logged
 already are not logged again, and a file whose earlier-logged rows would load
-now is refused (``ResumeConflictError``).
+now is refused (``ResumeConflictError``). A file it logged rows of but never
+loaded, and that is no longer in the source folder, is that file's error
+(``files_gone``): the session cannot be complete without it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from work_data_hub.domain.spec import DomainSpec
-from work_data_hub.errors import ResumeConflictError
+from work_data_hub.errors import ResumeConflictError, SourceFileError
 from work_data_hub.infrastructure.validation import ErrorType, FailureExporter, read_failures
 from work_data_hub.io.database import Database
 from work_data_hub.io.file_loads import LoadKind
@@ -23,6 +26,7 @@ __all__ = [
     "NO_ENTRIES",
     "EarlierEntries",
     "committed_load",
+    "files_gone",
     "not_logged_yet",
     "tables_of",
 ]
@@ -56,6 +60,12 @@ class EarlierEntries:
                         placed["row_index"].astype("int64").to_numpy()
                     )
         return self._by_file.get(source_file, NO_ENTRIES)
+
+    def files(self) -> list[str]:
+        """The ``source_file`` labels this session logged rows of, in the log's order."""
+        self.of("")  # (reads the log once)
+        assert self._by_file is not None
+        return list(self._by_file)
 
     def counts(self, source_file: str) -> dict[str, int]:
         logged = self.of(source_file)["error_type"].astype(str).value_counts()
@@ -120,3 +130,40 @@ def committed_load(
         for _, load in mine.iterrows()
     )
     return mine.set_index("source_file") if logged else None
+
+
+def files_gone(
+    earlier: EarlierEntries,
+    listed: Sequence[Path],
+    spec: DomainSpec,
+    database: Database,
+    session_id: str,
+    folder: Path,
+) -> dict[Path, SourceFileError]:
+    """The files (as paths in ``folder``) this session logged rows of but whose load it
+    never committed, that are not among ``listed`` any more (deleted, renamed), each
+    with its error."""
+    present = {label for path in listed for label in tables_of(path, spec.sheets)}
+    gone = [label for label in earlier.files() if label not in present]
+    if not gone:
+        return {}
+    loads = database.loads(spec.name, gone)
+    loaded = set(
+        loads.loc[
+            (loads["kind"] == LoadKind.LOAD.value) & (loads["session_id"] == session_id),
+            "source_file",
+        ]
+    )
+    errors: dict[Path, SourceFileError] = {}
+    for label in gone:
+        if label in loaded:
+            continue  # its rows are in the table and the log: nothing missing
+        name = label.rsplit("[", 1)[0] if label.endswith("]") else label
+        rows = sum(len(earlier.of(other)) for other in gone if other.startswith(name))
+        errors[folder / name] = SourceFileError(
+            f"this session logged {rows} rows of {name} but never loaded it, and it is "
+            f"no longer in {folder}: put it back and resume the session, or run the "
+            "domain in a new session (without --session-id)",
+            path=folder / name,
+        )
+    return errors

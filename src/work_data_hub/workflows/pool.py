@@ -57,7 +57,8 @@ def run_in_processes(
     Raises:
         KeyboardInterrupt: after the files in progress have finished.
     """
-    plan = plan_units(domains, source_dir, db_url)
+    log = FailureExporter(session_id, logs_dir)
+    plan = plan_units(domains, source_dir, db_url, resumed=log if resume else None)
     run = WorkerRun(
         session_id, absolute_sqlite(db_url), resume, uuid.uuid4().hex[:8], logs_dir.absolute()
     )

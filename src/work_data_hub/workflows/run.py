@@ -49,6 +49,7 @@ from work_data_hub.workflows._resume import (
     NO_ENTRIES,
     EarlierEntries,
     committed_load,
+    files_gone,
     not_logged_yet,
 )
 from work_data_hub.workflows.workspace import Workspace
@@ -353,9 +354,13 @@ def run_domain(
         workspace.database.add_domain(spec.table)
         exporter = FailureExporter(session_id, logs_dir)
         earlier = EarlierEntries(exporter, domain) if resume else None
+        gone = {} if earlier is None else files_gone(
+            earlier, listing.files, spec, workspace.database, session_id, source_dir / domain
+        )  # fmt: skip
     except Exception as error:  # any failure of the domain is the domain's error
         result.error, result.detail = describe_error(error)
         return result
+    result.files += [FileResult.of_error(path, error) for path, error in gone.items()]
     for path in listing.files:
         try:
             files = run_file(

@@ -22,8 +22,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from work_data_hub.domain.registry import DOMAINS
+from work_data_hub.infrastructure.validation import FailureExporter
 from work_data_hub.io.database import Database, sqlite_file
 from work_data_hub.io.sources import list_sources, parse_size
+from work_data_hub.workflows._resume import EarlierEntries, files_gone
 from work_data_hub.workflows.run import DomainResult, FileResult, describe_error
 from work_data_hub.workflows.workspace import Workspace
 
@@ -69,20 +71,29 @@ class Plan:
     units: list[Unit] = field(default_factory=list)
 
 
-def plan_units(domains: list[str], source_dir: Path, db_url: str) -> Plan:
+def plan_units(
+    domains: list[str], source_dir: Path, db_url: str, *, resumed: FailureExporter | None = None
+) -> Plan:
     """List each domain's files (absolute paths) and make its table before any worker
     loads; a domain that cannot (no folder, a locked database, an old table) is that
-    domain's error."""
+    domain's error. ``resumed``: the log of the session run again, whose files gone
+    from the folder since it logged them are errors (``files_gone``)."""
     plan = Plan({domain: DomainResult(domain) for domain in domains})
     for domain in domains:
         result = plan.results[domain]
         try:
             listing = list_sources(source_dir, domain)
             result.skipped = listing.skipped
-            Database(db_url).add_domain(DOMAINS[domain].table)
+            database = Database(db_url)
+            database.add_domain(DOMAINS[domain].table)
+            gone = {} if resumed is None else files_gone(
+                EarlierEntries(resumed, domain), listing.files, DOMAINS[domain], database,
+                resumed.session_id, source_dir / domain,
+            )  # fmt: skip
         except Exception as error:  # any failure of the domain is the domain's error
             result.error, result.detail = describe_error(error)
             continue
+        result.files += [FileResult.of_error(path, error) for path, error in gone.items()]
         plan.units += [
             Unit(len(plan.units) + n, domain, path.absolute(), parse_size(path))
             for n, path in enumerate(listing.files)
