@@ -246,5 +246,27 @@ def test_rows_stored_out_of_order_are_read_fast_or_refused_never_skipped(tmp_pat
     errors.write_bytes(path.read_bytes())
     error = b'<v>3</v></c><c r="B3" t="e"><v>#N/A</v></c>'
     rewrite_workbook(errors, lambda _, data: data.replace(b"<v>3</v></c>", error))
-    with pytest.raises(SourceFileError, match="stores row 2 after row 3"):
+    with pytest.raises(SourceFileError, match="stores cell A2 after cell B3"):
+        read_sheets(errors)
+
+
+def test_cells_stored_out_of_order_in_a_row_are_read_fast_or_refused_never_dropped(tmp_path):
+    book = Workbook()
+    for row in (["v", "w", "x"], [1, 2, 3]):
+        book.active.append(row)
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    cells = b'<c r="A2" t="n"><v>1</v></c><c r="B2" t="n"><v>2</v></c><c r="C2" t="n"><v>3</v></c>'
+    swapped = (
+        b'<c r="C2" t="n"><v>3</v></c><c r="A2" t="n"><v>1</v></c><c r="B2" t="n"><v>2</v></c>'
+    )
+    rewrite_workbook(path, lambda _, data: data.replace(cells, swapped))
+    fast = fast_sheets(path, None)
+    assert fast is not None
+    assert fast[None].to_dict("records") == [{"v": 1, "w": 2, "x": 3}]
+    errors = tmp_path / "errors.xlsx"  # an error cell: the exact reader, which would drop A2, B2
+    errors.write_bytes(path.read_bytes())
+    error = b'<v>2</v></c><c r="D2" t="e"><v>#N/A</v></c>'
+    rewrite_workbook(errors, lambda _, data: data.replace(b"<v>2</v></c>", error))
+    with pytest.raises(SourceFileError, match="stores cell A2 after cell C2"):
         read_sheets(errors)

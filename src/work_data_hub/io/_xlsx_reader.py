@@ -25,9 +25,10 @@ stored row is read. The rules match the CSV reader's:
   number, as calamine reads it; openpyxl makes it ``"#VALUE!"`` and warns.
   openpyxl's other remarks (on styles, validation, extensions it does not
   read) are not the run's to print.
-- Rows stored out of order (row 3 before row 2: no spreadsheet program
-  writes that, some generators may) refuse the sheet: openpyxl would skip
-  the later-stored earlier rows without a word.
+- Cells stored out of order (row 3 before row 2, or C2 before A2: no
+  spreadsheet program writes that, some generators may) refuse the sheet:
+  openpyxl would skip the later-stored earlier rows, and drop a row's cells
+  left of its last-stored one, without a word.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import openpyxl
 import pandas as pd
 from openpyxl.cell.text import Text
 from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
@@ -57,7 +58,9 @@ __all__ = ["read_sheets"]
 
 
 _ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_ROW_NUMBER: Final = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="(\d+)"')
+#: A cell's reference attribute (``<c r="B7"``, prefixed or not; a row's ``r`` has no
+#: letters, and no other sheet element has an ``r`` attribute).
+_CELL_REFERENCE: Final = re.compile(rb' r="([A-Z]{1,3})(\d+)"')
 #: openpyxl's warning for a date-formatted number it cannot make a date (it gives
 #: "#VALUE!" instead); the number as openpyxl parsed it, ``int`` or ``float`` text.
 _NO_DATE: Final = re.compile(
@@ -196,24 +199,31 @@ def _open(path: Path) -> Any:
         ) from error
 
 
-def _check_row_order(worksheet: Any, label: str) -> None:
-    """Raise if the sheet stores a row after a later one (openpyxl would skip it)."""
+def _check_cell_order(worksheet: Any, label: str) -> None:
+    """Raise if the sheet stores a cell after a later one: a row after a later row, or
+    a cell after one right of it in its row (openpyxl would drop the earlier-placed)."""
     with worksheet._get_source() as source:  # the sheet's XML, as openpyxl reads it
-        numbers = np.array(_ROW_NUMBER.findall(source.read()), dtype=np.int64)
-    back = np.flatnonzero(np.diff(numbers) <= 0)
-    if back.size:
-        later, row = numbers[back[0]], numbers[back[0] + 1]
-        raise SourceFileError(
-            f"{label} stores row {row} after row {later}: a program wrote its rows out of "
-            "order; open and save it in Excel (or write the rows in order), and run the file "
-            "again",
-            path=label,
-            line=int(row),
-        )
+        cells = _CELL_REFERENCE.findall(source.read())
+    if not cells:
+        return
+    references = np.array(cells)  # (cells, 2): letters, row number
+    distinct, codes = np.unique(references[:, 0], return_inverse=True)
+    columns = np.array([column_index_from_string(c.decode()) for c in distinct])[codes]
+    places = references[:, 1].astype(np.int64) * 20_000 + columns  # (16,384 columns at most)
+    back = np.flatnonzero(np.diff(places) <= 0)
+    if not back.size:
+        return
+    before, after = (f"{cells[n][0].decode()}{cells[n][1].decode()}" for n in back[0] + [0, 1])
+    raise SourceFileError(
+        f"{label} stores cell {after} after cell {before}: a program wrote its cells out of "
+        "order; open and save it in Excel (or write them in order), and run the file again",
+        path=label,
+        line=int(cells[back[0] + 1][1]),
+    )
 
 
 def _read(worksheet: Any, label: str) -> pd.DataFrame:
-    _check_row_order(worksheet, label)
+    _check_cell_order(worksheet, label)
     worksheet.reset_dimensions()  # the <dimension> tag may be stale: read every row
     with _openpyxl_remarks() as caught:
         cells = _numbers_kept(worksheet.iter_rows(values_only=True), caught, label)
