@@ -281,3 +281,16 @@ def test_a_source_changed_since_its_load_replays_nothing_and_says_so(first_run, 
     again = _replay(first_run)
     assert f"{domain}/{name}" not in again.errors
     assert rows_of_file() > before
+
+
+def test_the_hint_to_resume_names_only_a_session_that_can_resume():
+    """A log an older release named with no real date (month 13) cannot be resumed:
+    the reason its rows do not run does not tell the operator to try."""
+    from work_data_hub.io.file_loads import LEDGER_COLUMNS
+    from work_data_hub.workflows.rerun import _stale_sessions
+
+    real, odd = "etl_20240301_090000_0a1b2c", "etl_20241301_090000_0a1b2c"
+    nothing_committed = pd.DataFrame(columns=list(LEDGER_COLUMNS))
+    _, _, uncommitted = _stale_sessions(nothing_committed, pd.Series([real, odd]), "a.csv")
+    assert uncommitted[real].endswith(f"or resume the session with --session-id {real}")
+    assert uncommitted[odd].endswith("run wdh-etl over the file again")

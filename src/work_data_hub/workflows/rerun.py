@@ -48,6 +48,7 @@ from work_data_hub.domain.registry import DOMAINS
 from work_data_hub.errors import UnknownDomainError, WorkDataHubError
 from work_data_hub.infrastructure.validation import ErrorType, latest_entries
 from work_data_hub.infrastructure.validation.raw_data import source_rows
+from work_data_hub.infrastructure.validation.session import session_started
 from work_data_hub.io.file_loads import LoadKind
 from work_data_hub.io.sources import source_digest
 from work_data_hub.workflows.workspace import Workspace
@@ -125,10 +126,12 @@ def _stale_sessions(
     for session in sessions.dropna().astype(str).unique():
         mine = loads[loads["session_id"] == session]
         if mine.empty:
+            resumable = session_started(session) is not None  # (an old release's odd id is not)
             uncommitted[session] = (
                 f"session {session} never committed a load of {source_file} (its failures "
                 "were logged, then the load failed or was interrupted): run wdh-etl over the "
-                f"file again, or resume the session with --session-id {session}"
+                "file again"
+                + (f", or resume the session with --session-id {session}" if resumable else "")
             )
             continue
         base = str(mine["load_session"].iloc[-1])
