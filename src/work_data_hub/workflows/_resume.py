@@ -26,6 +26,7 @@ __all__ = [
     "NO_ENTRIES",
     "EarlierEntries",
     "committed_load",
+    "file_of",
     "files_gone",
     "not_logged_yet",
     "tables_of",
@@ -105,6 +106,15 @@ def tables_of(path: Path, sheets: tuple[str, ...] | None) -> list[str]:
     return [f"{name}[{sheet}]" for sheet in sheets]
 
 
+def file_of(label: str) -> str:
+    """The file name a ``source_file`` label names (a sheet's is ``<file>[<sheet>]``).
+
+    >>> file_of("2024-03.xlsx[企年受托中标]"), file_of("a[1].csv")
+    ('2024-03.xlsx', 'a[1].csv')
+    """
+    return label.rsplit("[", 1)[0] if label.endswith("]") else label
+
+
 def committed_load(
     path: Path,
     digest: str,
@@ -158,8 +168,8 @@ def files_gone(
     for label in gone:
         if label in loaded:
             continue  # its rows are in the table and the log: nothing missing
-        name = label.rsplit("[", 1)[0] if label.endswith("]") else label
-        rows = sum(len(earlier.of(other)) for other in gone if other.startswith(name))
+        name = file_of(label)
+        rows = sum(len(earlier.of(other)) for other in gone if file_of(other) == name)
         errors[folder / name] = SourceFileError(
             f"this session logged {rows} rows of {name} but never loaded it, and it is "
             f"no longer in {folder}: put it back and resume the session, or run the "

@@ -51,6 +51,7 @@ from work_data_hub.infrastructure.validation.raw_data import source_rows
 from work_data_hub.infrastructure.validation.session import session_started
 from work_data_hub.io.file_loads import LoadKind
 from work_data_hub.io.sources import source_digest
+from work_data_hub.workflows._resume import file_of
 from work_data_hub.workflows.workspace import Workspace
 
 __all__ = ["FileRerun", "rerun_failures"]
@@ -152,8 +153,7 @@ def _changed_since_load(
     current = loads[loads["kind"] == LoadKind.LOAD.value]
     if source_dir is None or current.empty or pd.isna(current["file_sha256"].iloc[-1]):
         return None
-    name = source_file.rsplit("[", 1)[0] if source_file.endswith("]") else source_file
-    path = source_dir / domain / name  # a sheet's label is <file>[<sheet>]
+    path = source_dir / domain / file_of(source_file)
     if not path.is_file() or source_digest(path) == current["file_sha256"].iloc[-1]:
         return None
     return (
