@@ -35,6 +35,7 @@ import pyarrow.csv as pa_csv
 
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._headers import header_names
+from work_data_hub.io._re2 import matches
 
 __all__ = ["decode_csv", "read_csv_text"]
 
@@ -81,11 +82,7 @@ def _ends_in_quote(utf8: bytes) -> bool:
     >>> _ends_in_quote(b'a,b\\n1,"x\\n2,y\\n'), _ends_in_quote(b'a,b\\n1,"x\\n2",y\\n')
     (True, False)
     """
-    if b'"' not in utf8:
-        return False
-    offsets = pa.py_buffer(np.array([0, len(utf8)], dtype=np.int64).tobytes())
-    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(utf8)])
-    return not pc.match_substring_regex(whole, _CLOSED)[0].as_py()
+    return b'"' in utf8 and not matches(utf8, _CLOSED)
 
 
 def _unclosed(text: str, name: str) -> SourceFileError:

@@ -33,13 +33,12 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from openpyxl.utils import column_index_from_string, get_column_letter
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from work_data_hub.errors import SourceFileError
 from work_data_hub.io._headers import header_names
+from work_data_hub.io._re2 import matches
 
 __all__ = ["fast_sheets"]
 
@@ -71,13 +70,6 @@ _INTEGRAL_BELOW: Final = 1e16
 _SUSPECT: Final = rf'{_MISREAD_TEXT}| t="e"|<(?:\w+:)?c r="[A-Z]{{2}}'
 
 
-def _matches(data: bytes, pattern: str) -> bool:
-    """Whether RE2 finds ``pattern`` in ``data`` (one compiled, linear pass)."""
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
-    xml = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
-    return bool(pc.match_substring_regex(xml, pattern)[0].as_py())
-
-
 def _text_calamine_misreads(data: bytes) -> bool:
     """Text calamine reads otherwise than openpyxl (see ``_MISREAD_TEXT``).
 
@@ -86,12 +78,12 @@ def _text_calamine_misreads(data: bytes) -> bool:
     >>> _text_calamine_misreads('<t xml:space="preserve"> a</t><t>\\u3000a</t>'.encode())
     False
     """
-    return _matches(data, _MISREAD_TEXT)
+    return matches(data, _MISREAD_TEXT)
 
 
 def _suspect(data: bytes) -> bool:
     """Whether ``data`` may hold anything the exact checks look for (see ``_SUSPECT``)."""
-    return _matches(data, _SUSPECT)
+    return matches(data, _SUSPECT)
 
 
 def _mostly_empty(data: bytes, *, wide: bool = True) -> bool:
