@@ -306,15 +306,15 @@ class Database:
             table.c.session_id == session_id,
             table.c.row_index.in_([int(label) for label in rows.index]),
         )
+        added: set[int] = set()
         with self._writing() as connection:
             still_current(connection, self.ledger, entry(0))
-            before: set[int] = set(connection.execute(mine).scalars()) if len(frame) else set()
             if len(frame):
+                before = set(connection.execute(mine).scalars())
                 insert_rows(connection, table, frame, skip_taken=True)
-            after: set[int] = set(connection.execute(mine).scalars()) if len(frame) else set()
-            record_load(connection, self.ledger, entry(len(after - before)))
-        added: pd.Index = pd.Index(sorted(after - before), dtype="int64")
-        return added
+                added = set(connection.execute(mine).scalars()) - before
+            record_load(connection, self.ledger, entry(len(added)))
+        return pd.Index(sorted(added), dtype="int64")
 
     def loads(self, domain: str, source_files: Sequence[str]) -> pd.DataFrame:
         """The ledger rows of ``source_files`` of ``domain``, oldest first (``LEDGER_COLUMNS``)."""
