@@ -47,10 +47,11 @@ class EarlierEntries:
         detached._by_file = {name: self.of(name) for name in source_files}
         return detached
 
-    def of(self, source_file: str) -> pd.DataFrame:
+    def _entries(self) -> dict[str, pd.DataFrame]:
+        """Every logged file's entries, the log read on first use."""
         if self._by_file is None:
-            self._by_file = {}
             assert self.exporter is not None, "detached entries are read already"
+            self._by_file = {}
             path = self.exporter.output_file
             if path.exists():
                 failures = read_failures(path)
@@ -60,13 +61,14 @@ class EarlierEntries:
                     self._by_file[str(name)] = placed.set_index(
                         placed["row_index"].astype("int64").to_numpy()
                     )
-        return self._by_file.get(source_file, NO_ENTRIES)
+        return self._by_file
+
+    def of(self, source_file: str) -> pd.DataFrame:
+        return self._entries().get(source_file, NO_ENTRIES)
 
     def files(self) -> list[str]:
         """The ``source_file`` labels this session logged rows of, in the log's order."""
-        self.of("")  # (reads the log once)
-        assert self._by_file is not None
-        return list(self._by_file)
+        return list(self._entries())
 
     def counts(self, source_file: str) -> dict[str, int]:
         logged = self.of(source_file)["error_type"].astype(str).value_counts()
@@ -147,12 +149,13 @@ def files_gone(
     listed: Sequence[Path],
     spec: DomainSpec,
     database: Database,
-    session_id: str,
     folder: Path,
 ) -> dict[Path, SourceFileError]:
-    """The files (as paths in ``folder``) this session logged rows of but whose load it
-    never committed, that are not among ``listed`` any more (deleted, renamed), each
-    with its error."""
+    """The files (as paths in ``folder``) the session of ``earlier`` logged rows of but
+    whose load it never committed, that are not among ``listed`` any more (deleted,
+    renamed), each with its error."""
+    assert earlier.exporter is not None, "a resumed session's own entries"
+    session_id = earlier.exporter.session_id
     present = {label for path in listed for label in tables_of(path, spec.sheets)}
     gone = [label for label in earlier.files() if label not in present]
     if not gone:

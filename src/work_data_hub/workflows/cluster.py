@@ -91,8 +91,8 @@ def run_on_cluster(
     from distributed import as_completed
 
     exporter = FailureExporter(session_id, logs_dir)
-    plan = plan_units(domains, source_dir, db_url, resumed=exporter if resume else None)
     earlier = {d: EarlierEntries(exporter, d) if resume else None for d in domains}
+    plan = plan_units(domains, source_dir, db_url, earlier=earlier)
     run = WorkerRun(session_id, absolute_sqlite(db_url), resume, tag=uuid.uuid4().hex[:8])
     units = largest_first(plan.units)
     logged = []  # what the log holds of each file (a resume): the workers have no log

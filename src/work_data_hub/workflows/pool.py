@@ -58,7 +58,8 @@ def run_in_processes(
         KeyboardInterrupt: after the files in progress have finished.
     """
     log = FailureExporter(session_id, logs_dir)
-    plan = plan_units(domains, source_dir, db_url, resumed=log if resume else None)
+    earlier = {d: EarlierEntries(log, d) for d in domains} if resume else None
+    plan = plan_units(domains, source_dir, db_url, earlier=earlier)
     run = WorkerRun(
         session_id, absolute_sqlite(db_url), resume, uuid.uuid4().hex[:8], logs_dir.absolute()
     )

@@ -355,7 +355,7 @@ def run_domain(
         exporter = FailureExporter(session_id, logs_dir)
         earlier = EarlierEntries(exporter, domain) if resume else None
         gone = {} if earlier is None else files_gone(
-            earlier, listing.files, spec, workspace.database, session_id, source_dir / domain
+            earlier, listing.files, spec, workspace.database, source_dir / domain
         )  # fmt: skip
     except Exception as error:  # any failure of the domain is the domain's error
         result.error, result.detail = describe_error(error)

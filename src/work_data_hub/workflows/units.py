@@ -16,13 +16,13 @@ they finished in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from work_data_hub.domain.registry import DOMAINS
-from work_data_hub.infrastructure.validation import FailureExporter
 from work_data_hub.io.database import Database, sqlite_file
 from work_data_hub.io.sources import list_sources, parse_size
 from work_data_hub.workflows._resume import EarlierEntries, files_gone
@@ -72,12 +72,16 @@ class Plan:
 
 
 def plan_units(
-    domains: list[str], source_dir: Path, db_url: str, *, resumed: FailureExporter | None = None
+    domains: list[str],
+    source_dir: Path,
+    db_url: str,
+    *,
+    earlier: Mapping[str, EarlierEntries | None] | None = None,
 ) -> Plan:
     """List each domain's files (absolute paths) and make its table before any worker
     loads; a domain that cannot (no folder, a locked database, an old table) is that
-    domain's error. ``resumed``: the log of the session run again, whose files gone
-    from the folder since it logged them are errors (``files_gone``)."""
+    domain's error. ``earlier``: per domain, what the session run again logged
+    before; its files gone from the folder since are errors (``files_gone``)."""
     plan = Plan({domain: DomainResult(domain) for domain in domains})
     for domain in domains:
         result = plan.results[domain]
@@ -86,9 +90,9 @@ def plan_units(
             result.skipped = listing.skipped
             database = Database(db_url)
             database.add_domain(DOMAINS[domain].table)
-            gone = {} if resumed is None else files_gone(
-                EarlierEntries(resumed, domain), listing.files, DOMAINS[domain], database,
-                resumed.session_id, source_dir / domain,
+            entries = None if earlier is None else earlier.get(domain)
+            gone = {} if entries is None else files_gone(
+                entries, listing.files, DOMAINS[domain], database, source_dir / domain
             )  # fmt: skip
         except Exception as error:  # any failure of the domain is the domain's error
             result.error, result.detail = describe_error(error)
